@@ -1,0 +1,101 @@
+"""Live inventory, mirrored from the third parties' CDC streams.
+
+Every row carries the `version` (the applied `source.lsn`) and `as_of` (its
+`source.ts_ms`). A delete keeps the row as a marker with `deleted=True` and its
+data cleared, so an older event arriving late cannot bring it back; readers go
+through the default manager, which never returns deleted rows. Rows reference
+each other by id without foreign keys: topics are not ordered relative to each
+other, so a fare may arrive before its flight.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class LiveManager(models.Manager["models.Model"]):
+    def get_queryset(self) -> models.QuerySet[models.Model]:
+        return super().get_queryset().filter(deleted=False)
+
+
+class Versioned(models.Model):
+    version = models.BigIntegerField()
+    as_of = models.DateTimeField()
+    deleted = models.BooleanField(default=False)
+    applied_at = models.DateTimeField()
+
+    objects = LiveManager()
+    with_deleted = models.Manager()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "with_deleted"
+
+
+class Flight(Versioned):
+    flight_id = models.CharField(max_length=64, primary_key=True)
+    carrier = models.CharField(max_length=3, null=True)
+    flight_number = models.CharField(max_length=8, null=True)
+    origin = models.CharField(max_length=3, null=True)
+    destination = models.CharField(max_length=3, null=True)
+    departure_at = models.DateTimeField(null=True)
+    arrival_at = models.DateTimeField(null=True)
+    status = models.CharField(max_length=10, null=True)
+    gate = models.CharField(max_length=8, null=True)
+    seats_economy = models.IntegerField(null=True)
+    seats_premium = models.IntegerField(null=True)
+    seats_business = models.IntegerField(null=True)
+
+    class Meta(Versioned.Meta):
+        indexes = [
+            models.Index(fields=["origin", "destination", "departure_at"], name="flight_route_departure",
+                         condition=models.Q(deleted=False)),
+        ]
+
+    def seats_for(self, cabin: str) -> int:
+        return int(getattr(self, f"seats_{cabin}") or 0)
+
+
+class Fare(Versioned):
+    fare_id = models.CharField(max_length=96, primary_key=True)
+    flight_id = models.CharField(max_length=64, null=True)
+    cabin = models.CharField(max_length=10, null=True)
+    fare_class = models.CharField(max_length=2, null=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    currency = models.CharField(max_length=3, null=True)
+    refundable = models.BooleanField(null=True)
+    change_fee = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    baggage_kg = models.IntegerField(null=True)
+
+    class Meta(Versioned.Meta):
+        indexes = [models.Index(fields=["flight_id", "cabin"], name="fare_flight_cabin",
+                                condition=models.Q(deleted=False))]
+
+
+class Hotel(Versioned):
+    hotel_id = models.CharField(max_length=64, primary_key=True)
+    name = models.CharField(max_length=200, null=True)
+    city = models.CharField(max_length=3, null=True)
+    address = models.CharField(max_length=300, null=True)
+    stars = models.IntegerField(null=True)
+    amenities = models.JSONField(null=True)
+    latitude = models.FloatField(null=True)
+    longitude = models.FloatField(null=True)
+
+    class Meta(Versioned.Meta):
+        indexes = [models.Index(fields=["city"], name="hotel_city", condition=models.Q(deleted=False))]
+
+
+class HotelRate(Versioned):
+    rate_id = models.CharField(max_length=96, primary_key=True)
+    hotel_id = models.CharField(max_length=64, null=True)
+    night = models.DateField(null=True)
+    room_type = models.CharField(max_length=10, null=True)
+    rooms_available = models.IntegerField(null=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    currency = models.CharField(max_length=3, null=True)
+    refundable = models.BooleanField(null=True)
+
+    class Meta(Versioned.Meta):
+        indexes = [models.Index(fields=["hotel_id", "room_type", "night"], name="rate_hotel_room_night",
+                                condition=models.Q(deleted=False))]

@@ -1,0 +1,50 @@
+"""The three infrastructure servers as one unit, addressed by the settings' own URLs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from travelbot.devstack.services import KafkaBroker, Postgres, Redis, StackError
+
+
+@dataclass
+class Infrastructure:
+    postgres: Postgres
+    redis: Redis
+    kafka: KafkaBroker
+
+    @classmethod
+    def from_urls(cls, *, data_root: Path, database_url: str, redis_url: str,
+                  kafka_bootstrap: str) -> Infrastructure:
+        db = urlsplit(database_url)
+        redis = urlsplit(redis_url)
+        kafka_host, _, kafka_port = kafka_bootstrap.split(",")[0].rpartition(":")
+        for name, host in (("DATABASE_URL", db.hostname), ("REDIS_URL", redis.hostname),
+                           ("KAFKA_BOOTSTRAP_SERVERS", kafka_host)):
+            if host not in {"127.0.0.1", "localhost"}:
+                raise StackError(f"{name} points at {host}; the embedded stack only runs on "
+                                 "127.0.0.1 (unset it, or run the app against your own servers).")
+        return cls(
+            postgres=Postgres(data_root=data_root / "postgres", port=db.port or 5432,
+                              database=(db.path or "/travelbot").lstrip("/"),
+                              user=db.username or "postgres"),
+            redis=Redis(data_root=data_root / "redis", port=redis.port or 6379),
+            kafka=KafkaBroker(data_root=data_root / "kafka", port=int(kafka_port or 9092)),
+        )
+
+    def start(self) -> None:
+        started: list[Postgres | Redis | KafkaBroker] = []
+        try:
+            for service in (self.postgres, self.redis, self.kafka):
+                service.start()
+                started.append(service)
+        except BaseException:
+            for service in reversed(started):
+                service.stop()
+            raise
+
+    def stop(self) -> None:
+        for service in (self.kafka, self.redis, self.postgres):
+            service.stop()

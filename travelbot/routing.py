@@ -1,0 +1,7 @@
+"""Websocket routes of every app, collected in one place."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = []

@@ -1,0 +1,1 @@
+"""The stream runtime every app uses: Kafka topics in, Postgres transactions out."""

@@ -1,0 +1,88 @@
+"""kafka-python clients configured from settings, and topic creation."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.serializer import Serializer
+
+from travelbot.streams.topics import all_topics
+
+
+def encode_json(value: Any) -> bytes | None:
+    if value is None:
+        return None
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class JsonSerializer(Serializer):  # type: ignore[misc]
+    def serialize(self, topic: str, value: Any) -> bytes | None:
+        return encode_json(value)
+
+
+def make_producer(bootstrap_servers: list[str], **overrides: Any) -> KafkaProducer:
+    """A JSON producer that keeps per-key order: idempotent, acks from all replicas."""
+    config: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers,
+        "acks": "all",
+        "linger_ms": 20,
+        "batch_size": 256 * 1024,
+        "max_in_flight_requests_per_connection": 1,
+        "key_serializer": JsonSerializer(),
+        "value_serializer": JsonSerializer(),
+        "retries": 5,
+    }
+    config.update(overrides)
+    return KafkaProducer(**config)
+
+
+def make_raw_producer(bootstrap_servers: list[str], **overrides: Any) -> KafkaProducer:
+    """A producer of bytes as given: dead letters and replays keep the original payload."""
+    config: dict[str, Any] = {"bootstrap_servers": bootstrap_servers, "acks": "all", "linger_ms": 5,
+                              "max_in_flight_requests_per_connection": 1}
+    config.update(overrides)
+    return KafkaProducer(**config)
+
+
+def make_admin(bootstrap_servers: list[str]) -> KafkaAdminClient:
+    return KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10000)
+
+
+def make_offsets_reader(bootstrap_servers: list[str]) -> KafkaConsumer:
+    """A group-less consumer used only to read partition end offsets."""
+    return KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
+                         request_timeout_ms=10000)
+
+
+def create_topics(*, bootstrap_servers: list[str], partitions: int, replication_factor: int,
+                  topics: Iterable[str] | None = None, timeout_s: float = 30.0) -> list[str]:
+    """Create missing topics; dead-letter topics get one partition. Returns those created."""
+    wanted = list(topics) if topics is not None else all_topics()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            admin = make_admin(bootstrap_servers)
+            break
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    try:
+        existing = set(admin.list_topics())
+        missing = [name for name in wanted if name not in existing]
+        new_topics = [NewTopic(name=name, num_partitions=1 if name.endswith(".dlq") else partitions,
+                               replication_factor=replication_factor) for name in missing]
+        if new_topics:
+            try:
+                admin.create_topics(new_topics)
+            except TopicAlreadyExistsError:
+                pass
+        return missing
+    finally:
+        admin.close()
