@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "template_partials",
     "travelbot",
     "accounts",
+    "chat",
     "profiles",
     "inventory",
     "knowledge",
@@ -107,6 +108,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Kafka: the wire contract lives in ../shared/contracts/streams.md.
 KAFKA_BOOTSTRAP_SERVERS = env_list("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:59092")
+# Prepended to every topic and consumer group, for clusters shared between environments.
+KAFKA_TOPIC_PREFIX = env_str("KAFKA_TOPIC_PREFIX", "")
 KAFKA_TOPIC_PARTITIONS = env_int("KAFKA_TOPIC_PARTITIONS", 3)
 KAFKA_REPLICATION_FACTOR = env_int("KAFKA_REPLICATION_FACTOR", 1)
 KAFKA_SESSION_TIMEOUT_MS = env_int("KAFKA_SESSION_TIMEOUT_MS", 6000)

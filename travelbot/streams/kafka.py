@@ -22,8 +22,8 @@ def encode_json(value: Any) -> bytes | None:
 
 
 class JsonSerializer(Serializer):  # type: ignore[misc]
-    def serialize(self, topic: str, value: Any) -> bytes | None:
-        return encode_json(value)
+    def serialize(self, topic: str, headers: list[tuple[str, bytes]], data: Any) -> bytes | None:
+        return encode_json(data)
 
 
 def make_producer(bootstrap_servers: list[str], **overrides: Any) -> KafkaProducer:
@@ -61,9 +61,10 @@ def make_offsets_reader(bootstrap_servers: list[str]) -> KafkaConsumer:
 
 
 def create_topics(*, bootstrap_servers: list[str], partitions: int, replication_factor: int,
-                  topics: Iterable[str] | None = None, timeout_s: float = 30.0) -> list[str]:
+                  topics: Iterable[str] | None = None, prefix: str = "",
+                  timeout_s: float = 30.0) -> list[str]:
     """Create missing topics; dead-letter topics get one partition. Returns those created."""
-    wanted = list(topics) if topics is not None else all_topics()
+    wanted = list(topics) if topics is not None else [prefix + name for name in all_topics()]
     deadline = time.monotonic() + timeout_s
     while True:
         try:

@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 
 from travelbot.streams.envelope import ChangeEvent, decode_change
 from travelbot.streams.fields import Parser
@@ -23,14 +24,25 @@ Handler = Callable[[list[Any]], int]
 
 @dataclass(frozen=True)
 class StreamSpec:
-    """How one topic is consumed. `decode` raises PoisonRecord or returns None to skip a record."""
+    """How one contract topic is consumed. `decode` raises PoisonRecord or returns None to skip.
+
+    KAFKA_TOPIC_PREFIX namespaces topics and groups, for clusters shared between environments.
+    """
 
     name: str
-    topic: str
-    group: str
+    contract_topic: str
+    contract_group: str
     decode: Decoder
     handle: Handler
     event_time_ms: Callable[[Any], int | None]
+
+    @property
+    def topic(self) -> str:
+        return settings.KAFKA_TOPIC_PREFIX + self.contract_topic
+
+    @property
+    def group(self) -> str:
+        return settings.KAFKA_TOPIC_PREFIX + self.contract_group
 
     @property
     def dlq_topic(self) -> str:
@@ -45,8 +57,8 @@ def cdc_stream(*, topic: str, key_field: str, schema: dict[str, Parser], handle:
                group: str | None = None, name: str | None = None) -> StreamSpec:
     return StreamSpec(
         name=name or topic,
-        topic=topic,
-        group=group or f"travelbot.{topic}",
+        contract_topic=topic,
+        contract_group=group or f"travelbot.{topic}",
         decode=partial(decode_change, key_field=key_field, schema=schema),
         handle=handle,
         event_time_ms=_change_event_time,

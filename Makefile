@@ -1,0 +1,47 @@
+# travelbot: `make run` starts the whole stack with demo data; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test venv lint bench system-packages clean
+
+run: $(INSTALLED)
+	$(BIN)/python -m travelbot.devstack
+
+test: $(INSTALLED) system-packages
+	$(BIN)/python -m pytest
+
+venv: $(INSTALLED)
+
+# The venv is rebuilt when pyproject.toml's pinned dependencies change.
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' > $(VENV)/requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt
+	touch $@
+
+# Debian tools some tests drive (docker-compose validates the compose file; chromium
+# renders pages). Installed when missing and we may; otherwise those tests say so and skip.
+system-packages:
+	@missing=""; \
+	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing$$missing ..."; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "note:$$missing not installed (needs root); the tests that use them will be skipped"; \
+	  fi; \
+	fi
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,181 @@
+"""`make run`: the whole stack in one command, stopped by Ctrl-C.
+
+Starts PostgreSQL+pgvector, the Kafka-protocol broker and Redis on loopback
+ports taken from the same variables the settings read, migrates, creates topics
+and demo users, then runs the web server, a Celery worker (which consumes the
+streams), Celery beat and the feed simulator, and supervises them all.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from travelbot import settings as defaults
+from travelbot.devstack.services import StackError, require_free_port, stop_process
+from travelbot.devstack.stack import Infrastructure
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_LOGINS = (("traveller", "demo", "demo-travel-2026"), ("staff", "staff", "staff-travel-2026"),
+               ("admin", "admin", "admin-travel-2026"))
+
+
+@dataclass(frozen=True)
+class Options:
+    data_root: Path
+    web_host: str
+    web_port: int
+    simulate: bool
+    simulator_rate: str
+    simulator_days: str
+
+    @classmethod
+    def from_env(cls) -> Options:
+        env = os.environ
+        return cls(
+            data_root=Path(env.get("TRAVELBOT_DATA_DIR", str(ROOT / "var"))).resolve(),
+            web_host=env.get("WEB_HOST", "127.0.0.1"),
+            web_port=int(env.get("WEB_PORT", "8000")),
+            simulate=env.get("SIMULATE_FEEDS", "1").lower() in {"1", "true", "yes", "on"},
+            simulator_rate=env.get("SIMULATOR_RATE", "20"),
+            simulator_days=env.get("SIMULATOR_DAYS", "60"),
+        )
+
+
+class Supervisor:
+    """Owns the app processes: each in its own session, logs under var/log, stopped in reverse."""
+
+    def __init__(self, log_dir: Path, env: dict[str, str]) -> None:
+        self.log_dir = log_dir
+        self.env = env
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def run_once(self, name: str, command: list[str]) -> None:
+        log = self.log_dir / f"{name}.log"
+        with open(log, "ab") as out:
+            result = subprocess.run(command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        if result.returncode != 0:
+            raise StackError(f"`{' '.join(command[1:])}` failed (exit {result.returncode}); see {log}.")
+
+    def start(self, name: str, command: list[str]) -> None:
+        out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=out,
+                                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def first_exited(self) -> tuple[str, int] | None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                return name, process.returncode
+        return None
+
+    def stop_all(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            stop_process(process, timeout_s=20)
+
+
+def wait_for_http(url: str, *, timeout_s: float, supervisor: Supervisor) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if (exited := supervisor.first_exited()) is not None:
+            raise StackError(f"{exited[0]} exited with code {exited[1]} while starting; "
+                             f"see {supervisor.log_dir / (exited[0] + '.log')}.")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise StackError(f"{url} did not answer 200 within {timeout_s:.0f}s; see {supervisor.log_dir}.")
+
+
+def app_commands(options: Options) -> dict[str, list[str]]:
+    python = sys.executable
+    commands = {
+        "web": [python, "-m", "uvicorn", "travelbot.asgi:application", "--host", options.web_host,
+                "--port", str(options.web_port), "--no-access-log"],
+        "worker": [python, "-m", "celery", "-A", "travelbot", "worker", "-l", "INFO",
+                   "--concurrency", "2", "-n", "worker@%h"],
+        "beat": [python, "-m", "celery", "-A", "travelbot", "beat", "-l", "INFO",
+                 "-s", str(options.data_root / "celerybeat-schedule")],
+    }
+    if options.simulate:
+        commands["simulator"] = [python, "manage.py", "simulate_feeds", "--rate",
+                                 options.simulator_rate, "--days", options.simulator_days]
+    return commands
+
+
+def print_banner(options: Options, infra: Infrastructure, log_dir: Path) -> None:
+    base = f"http://{options.web_host}:{options.web_port}"
+    lines = [
+        "",
+        "travelbot is running. Ctrl-C stops everything.",
+        f"  web          {base}/  (stream health: {base}/staff/streams/, admin: {base}/admin/)",
+        f"  health       {base}/healthz  {base}/readyz  {base}/metrics",
+        f"  postgres     {infra.postgres.url}  (data: {infra.postgres.data_dir})",
+        f"  kafka        {infra.kafka.bootstrap}  (in-memory broker)",
+        f"  redis        {infra.redis.url}",
+        f"  simulator    {'on at ' + options.simulator_rate + ' changes/s' if options.simulate else 'off'}",
+        f"  logs         {log_dir}/",
+        "  demo logins  " + ", ".join(f"{role}: {user} / {password}" for role, user, password in DEMO_LOGINS),
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def run(options: Options) -> int:
+    infra = Infrastructure.from_urls(data_root=options.data_root, database_url=defaults.DATABASE_URL,
+                                     redis_url=defaults.REDIS_URL,
+                                     kafka_bootstrap=",".join(defaults.KAFKA_BOOTSTRAP_SERVERS))
+    require_free_port(options.web_port, service="The web server", variable="WEB_PORT")
+    log_dir = options.data_root / "log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    supervisor = Supervisor(log_dir, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    stopping = False
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    print("starting postgres, redis and kafka ...", flush=True)
+    infra.start()
+    try:
+        manage = [sys.executable, "manage.py"]
+        for step in (["migrate", "--noinput"], ["create_topics"], ["seed_demo_users"]):
+            print(f"manage.py {' '.join(step)} ...", flush=True)
+            supervisor.run_once("setup", manage + step)
+        for name, command in app_commands(options).items():
+            supervisor.start(name, command)
+        wait_for_http(f"http://{options.web_host}:{options.web_port}/readyz", timeout_s=60,
+                      supervisor=supervisor)
+        print_banner(options, infra, log_dir)
+        while not stopping:
+            if (exited := supervisor.first_exited()) is not None:
+                name, code = exited
+                raise StackError(f"{name} exited with code {code}; see {log_dir / (name + '.log')}.")
+            time.sleep(0.5)
+        print("\nstopping ...", flush=True)
+        return 0
+    finally:
+        supervisor.stop_all()
+        infra.stop()
+
+
+def main() -> None:
+    try:
+        sys.exit(run(Options.from_env()))
+    except StackError as exc:
+        print(f"make run: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
