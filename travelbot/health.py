@@ -26,7 +26,7 @@ def _redis() -> None:
 
 def _broker() -> None:
     admin = KafkaAdminClient(bootstrap_servers=list(settings.KAFKA_BOOTSTRAP_SERVERS),
-                             request_timeout_ms=3000, api_version_auto_timeout_ms=3000)
+                             request_timeout_ms=3000)
     try:
         admin.list_topics()
     finally:

@@ -133,6 +133,7 @@ def run(options: Options) -> int:
     infra = Infrastructure.from_urls(data_root=options.data_root, database_url=defaults.DATABASE_URL,
                                      redis_url=defaults.REDIS_URL,
                                      kafka_bootstrap=",".join(defaults.KAFKA_BOOTSTRAP_SERVERS))
+    infra.require_free_ports()
     require_free_port(options.web_port, service="The web server", variable="WEB_PORT")
     log_dir = options.data_root / "log"
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from travelbot.devstack.services import KafkaBroker, Postgres, Redis, StackError
+from travelbot.devstack.services import KafkaBroker, Postgres, Redis, StackError, require_free_port
 
 
 @dataclass
@@ -34,7 +34,14 @@ class Infrastructure:
             kafka=KafkaBroker(data_root=data_root / "kafka", port=int(kafka_port or 9092)),
         )
 
+    def require_free_ports(self) -> None:
+        """Fail before starting anything, so a taken port leaves nothing half-started."""
+        require_free_port(self.postgres.port, service="PostgreSQL", variable="DATABASE_URL")
+        require_free_port(self.redis.port, service="Redis", variable="REDIS_URL")
+        require_free_port(self.kafka.port, service="Kafka broker", variable="KAFKA_BOOTSTRAP_SERVERS")
+
     def start(self) -> None:
+        self.require_free_ports()
         started: list[Postgres | Redis | KafkaBroker] = []
         try:
             for service in (self.postgres, self.redis, self.kafka):

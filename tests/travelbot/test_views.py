@@ -1,0 +1,61 @@
+"""Health probes, stream status for staff, Prometheus metrics and dead-letter replay."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from travelbot.models import LATENCY_BUCKETS_MS, DeadLetter
+from travelbot.services import stream_batch_record
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client: Client) -> Client:
+    client.force_login(User.objects.create_user("ops", password="x", is_staff=True))
+    return client
+
+
+def test_healthz_answers_without_dependencies(client: Client) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_reports_database_redis_and_broker(client: Client) -> None:
+    body = client.get("/readyz").json()
+    assert body["status"] == "ready"
+    assert set(body["checks"]) == {"database", "redis", "broker"}
+
+
+def test_stream_status_is_for_staff_only(client: Client) -> None:
+    assert client.get("/api/streams/status").status_code == 401
+    client.force_login(User.objects.create_user("traveller", password="x"))
+    assert client.get("/api/streams/status").status_code == 403
+
+
+def test_stream_status_shows_latency_percentiles_and_dead_letters(staff_client: Client) -> None:
+    stream_batch_record(stream="inventory.fares", records=100, applied=90, skipped=0,
+                        dead_lettered=1, newest_event_ms=1_796_000_000_000,
+                        histogram=[0] * 40 + [100] + [0] * (len(LATENCY_BUCKETS_MS) - 40),
+                        committed_ms=1_796_000_000_100,
+                        duration_ms=3.0)
+    DeadLetter.objects.create(stream="inventory.fares", topic="inventory.fares", partition=0,
+                              offset=7, key=b"{}", value=b"x", reason="value is not UTF-8 JSON")
+    streams = {s["stream"]: s for s in staff_client.get("/api/streams/status").json()["streams"]}
+    fares = streams["inventory.fares"]
+    assert fares["dead_letters"]["pending"] == 1
+    assert fares["dead_letters"]["latest"][0]["reason"] == "value is not UTF-8 JSON"
+    assert fares["source_to_commit_ms"]["p95"] == LATENCY_BUCKETS_MS[40]
+    assert set(fares["lag"]) == {"total", "error", "partitions"}
+
+
+def test_metrics_are_in_the_prometheus_format(client: Client) -> None:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert b"travelbot_stream_dead_letters{" in response.content
+
+
+def test_the_staff_page_renders_every_stream(staff_client: Client) -> None:
+    page = staff_client.get("/staff/streams/").content.decode()
+    assert "inventory.hotel_rates" in page and "Stream health" in page
