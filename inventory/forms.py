@@ -14,7 +14,9 @@ IATA = r"^[A-Za-z]{3}$"
 
 class FlightSearchForm(forms.Form):
     origin = forms.RegexField(regex=IATA, error_messages={"invalid": "Use a 3-letter IATA code."})
-    destination = forms.RegexField(regex=IATA, error_messages={"invalid": "Use a 3-letter IATA code."})
+    destination = forms.RegexField(
+        regex=IATA, error_messages={"invalid": "Use a 3-letter IATA code."}
+    )
     date = forms.DateField(input_formats=["%Y-%m-%d"])
     cabin = forms.ChoiceField(choices=[(c, c) for c in CABINS], required=False)
     passengers = forms.IntegerField(min_value=1, max_value=9, required=False)
@@ -27,7 +29,9 @@ class FlightSearchForm(forms.Form):
 
 
 class HotelSearchForm(forms.Form):
-    city = forms.RegexField(regex=IATA, error_messages={"invalid": "Use a 3-letter IATA city code."})
+    city = forms.RegexField(
+        regex=IATA, error_messages={"invalid": "Use a 3-letter IATA city code."}
+    )
     check_in = forms.DateField(input_formats=["%Y-%m-%d"])
     check_out = forms.DateField(input_formats=["%Y-%m-%d"])
     room_type = forms.ChoiceField(choices=[(r, r) for r in ROOM_TYPES], required=False)

@@ -10,11 +10,15 @@ other, so a fare may arrive before its flight.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.db import models
 
+M = TypeVar("M", bound=models.Model)
 
-class LiveManager(models.Manager["models.Model"]):
-    def get_queryset(self) -> models.QuerySet[models.Model]:
+
+class LiveManager(models.Manager[M]):
+    def get_queryset(self) -> models.QuerySet[M]:
         return super().get_queryset().filter(deleted=False)
 
 
@@ -25,11 +29,15 @@ class Versioned(models.Model):
     applied_at = models.DateTimeField()
 
     objects = LiveManager()
-    with_deleted = models.Manager()
+    with_deleted = models.Manager()  # noqa: DJ012 - a manager, which ruff takes for a field
 
     class Meta:
         abstract = True
         base_manager_name = "with_deleted"
+
+    def __str__(self) -> str:
+        state = " (deleted)" if self.deleted else ""
+        return f"{type(self).__name__} {self.pk} v{self.version}{state}"
 
 
 class Flight(Versioned):
@@ -48,8 +56,11 @@ class Flight(Versioned):
 
     class Meta(Versioned.Meta):
         indexes = [
-            models.Index(fields=["origin", "destination", "departure_at"], name="flight_route_departure",
-                         condition=models.Q(deleted=False)),
+            models.Index(
+                fields=["origin", "destination", "departure_at"],
+                name="flight_route_departure",
+                condition=models.Q(deleted=False),
+            ),
         ]
 
     def seats_for(self, cabin: str) -> int:
@@ -68,8 +79,13 @@ class Fare(Versioned):
     baggage_kg = models.IntegerField(null=True)
 
     class Meta(Versioned.Meta):
-        indexes = [models.Index(fields=["flight_id", "cabin"], name="fare_flight_cabin",
-                                condition=models.Q(deleted=False))]
+        indexes = [
+            models.Index(
+                fields=["flight_id", "cabin"],
+                name="fare_flight_cabin",
+                condition=models.Q(deleted=False),
+            )
+        ]
 
 
 class Hotel(Versioned):
@@ -83,7 +99,9 @@ class Hotel(Versioned):
     longitude = models.FloatField(null=True)
 
     class Meta(Versioned.Meta):
-        indexes = [models.Index(fields=["city"], name="hotel_city", condition=models.Q(deleted=False))]
+        indexes = [
+            models.Index(fields=["city"], name="hotel_city", condition=models.Q(deleted=False))
+        ]
 
 
 class HotelRate(Versioned):
@@ -97,5 +115,10 @@ class HotelRate(Versioned):
     refundable = models.BooleanField(null=True)
 
     class Meta(Versioned.Meta):
-        indexes = [models.Index(fields=["hotel_id", "room_type", "night"], name="rate_hotel_room_night",
-                                condition=models.Q(deleted=False))]
+        indexes = [
+            models.Index(
+                fields=["hotel_id", "room_type", "night"],
+                name="rate_hotel_room_night",
+                condition=models.Q(deleted=False),
+            )
+        ]

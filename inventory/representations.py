@@ -25,10 +25,15 @@ def _versioned(row: Versioned) -> dict[str, Any]:
 
 def flight_json(flight: Flight) -> dict[str, Any]:
     return {
-        "flight_id": flight.flight_id, "carrier": flight.carrier,
-        "flight_number": flight.flight_number, "origin": flight.origin,
-        "destination": flight.destination, "departure_at": iso(flight.departure_at),
-        "arrival_at": iso(flight.arrival_at), "status": flight.status, "gate": flight.gate,
+        "flight_id": flight.flight_id,
+        "carrier": flight.carrier,
+        "flight_number": flight.flight_number,
+        "origin": flight.origin,
+        "destination": flight.destination,
+        "departure_at": iso(flight.departure_at),
+        "arrival_at": iso(flight.arrival_at),
+        "status": flight.status,
+        "gate": flight.gate,
         "seats_available": {cabin: flight.seats_for(cabin) for cabin in CABINS},
         **_versioned(flight),
     }
@@ -36,27 +41,44 @@ def flight_json(flight: Flight) -> dict[str, Any]:
 
 def fare_json(fare: Fare) -> dict[str, Any]:
     return {
-        "fare_id": fare.fare_id, "flight_id": fare.flight_id, "cabin": fare.cabin,
-        "fare_class": fare.fare_class, "amount": money(fare.amount), "currency": fare.currency,
-        "refundable": fare.refundable, "change_fee": money(fare.change_fee),
-        "baggage_kg": fare.baggage_kg, **_versioned(fare),
+        "fare_id": fare.fare_id,
+        "flight_id": fare.flight_id,
+        "cabin": fare.cabin,
+        "fare_class": fare.fare_class,
+        "amount": money(fare.amount),
+        "currency": fare.currency,
+        "refundable": fare.refundable,
+        "change_fee": money(fare.change_fee),
+        "baggage_kg": fare.baggage_kg,
+        **_versioned(fare),
     }
 
 
 def hotel_json(hotel: Hotel) -> dict[str, Any]:
     return {
-        "hotel_id": hotel.hotel_id, "name": hotel.name, "city": hotel.city,
-        "address": hotel.address, "stars": hotel.stars, "amenities": hotel.amenities,
-        "latitude": hotel.latitude, "longitude": hotel.longitude, **_versioned(hotel),
+        "hotel_id": hotel.hotel_id,
+        "name": hotel.name,
+        "city": hotel.city,
+        "address": hotel.address,
+        "stars": hotel.stars,
+        "amenities": hotel.amenities,
+        "latitude": hotel.latitude,
+        "longitude": hotel.longitude,
+        **_versioned(hotel),
     }
 
 
 def hotel_rate_json(rate: HotelRate) -> dict[str, Any]:
     return {
-        "rate_id": rate.rate_id, "hotel_id": rate.hotel_id,
-        "night": rate.night.isoformat() if rate.night else None, "room_type": rate.room_type,
-        "rooms_available": rate.rooms_available, "amount": money(rate.amount),
-        "currency": rate.currency, "refundable": rate.refundable, **_versioned(rate),
+        "rate_id": rate.rate_id,
+        "hotel_id": rate.hotel_id,
+        "night": rate.night.isoformat() if rate.night else None,
+        "room_type": rate.room_type,
+        "rooms_available": rate.rooms_available,
+        "amount": money(rate.amount),
+        "currency": rate.currency,
+        "refundable": rate.refundable,
+        **_versioned(rate),
     }
 
 
@@ -66,8 +88,12 @@ def flight_offer_json(offer: FlightOffer) -> dict[str, Any]:
 
 def hotel_offer_json(offer: HotelOffer) -> dict[str, Any]:
     return {
-        "hotel": hotel_json(offer.hotel), "room_type": offer.room_type, "nights": offer.nights,
-        "total": money(offer.total), "currency": offer.currency,
-        "rooms_available": offer.rooms_available, "refundable": offer.refundable,
+        "hotel": hotel_json(offer.hotel),
+        "room_type": offer.room_type,
+        "nights": offer.nights,
+        "total": money(offer.total),
+        "currency": offer.currency,
+        "rooms_available": offer.rooms_available,
+        "refundable": offer.refundable,
         "rates": [hotel_rate_json(rate) for rate in offer.rates],
     }

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, Min, Sum
+from django.db.models import Count, Min, QuerySet, Sum
 
 from inventory.contract import CABINS
 from inventory.models import Fare, Flight, Hotel, HotelRate
@@ -47,13 +49,21 @@ def hotel_rate_get(*, rate_id: str) -> HotelRate | None:
     return HotelRate.objects.filter(pk=rate_id).first()
 
 
-def flights_search(*, origin: str, destination: str, day: date, cabin: str | None = None,
-                   passengers: int = 1) -> list[FlightOffer]:
+def flights_search(
+    *, origin: str, destination: str, day: date, cabin: str | None = None, passengers: int = 1
+) -> list[FlightOffer]:
     """Bookable flights departing on `day` (UTC) with seats for everyone, with their fares."""
     start = datetime.combine(day, time.min, tzinfo=UTC)
-    flights = (Flight.objects.filter(origin=origin, destination=destination, departure_at__gte=start,
-                                     departure_at__lt=start + timedelta(days=1))
-               .exclude(status="cancelled").order_by("departure_at", "flight_id"))
+    flights = (
+        Flight.objects.filter(
+            origin=origin,
+            destination=destination,
+            departure_at__gte=start,
+            departure_at__lt=start + timedelta(days=1),
+        )
+        .exclude(status="cancelled")
+        .order_by("departure_at", "flight_id")
+    )
     cabins = [cabin] if cabin else list(CABINS)
     matching = [f for f in flights if any(f.seats_for(c) >= passengers for c in cabins)]
     fares = Fare.objects.filter(flight_id__in=[f.flight_id for f in matching], cabin__in=cabins)
@@ -64,36 +74,55 @@ def flights_search(*, origin: str, destination: str, day: date, cabin: str | Non
     return [FlightOffer(flight=f, fares=fares_by_flight[f.flight_id]) for f in matching]
 
 
-def hotels_search(*, city: str, check_in: date, check_out: date, room_type: str | None = None,
-                  rooms: int = 1) -> list[HotelOffer]:
-    """Hotels in `city` with a room of `room_type` free on every night of the stay, cheapest first."""
+def hotels_search(
+    *, city: str, check_in: date, check_out: date, room_type: str | None = None, rooms: int = 1
+) -> list[HotelOffer]:
+    """Hotels in `city` with `rooms` rooms free on every night of the stay, cheapest first."""
     nights = (check_out - check_in).days
     rates = HotelRate.objects.filter(
         hotel_id__in=Hotel.objects.filter(city=city).values("hotel_id"),
-        night__gte=check_in, night__lt=check_out, rooms_available__gte=rooms)
+        night__gte=check_in,
+        night__lt=check_out,
+        rooms_available__gte=rooms,
+    )
     if room_type:
         rates = rates.filter(room_type=room_type)
-    stays = (rates.values("hotel_id", "room_type", "currency")
-             .annotate(total=Sum("amount"), nights=Count("rate_id"), rooms=Min("rooms_available"))
-             .filter(nights=nights).order_by("total"))
-    stays = list(stays)
+    stays: list[Mapping[str, Any]] = list(
+        rates.values("hotel_id", "room_type", "currency")
+        .annotate(total=Sum("amount"), nights=Count("rate_id"), rooms=Min("rooms_available"))
+        .filter(nights=nights)
+        .order_by("total")
+    )
     hotels = Hotel.objects.in_bulk([stay["hotel_id"] for stay in stays])
     nightly = _rates_by_stay(rates.filter(hotel_id__in=list(hotels)))
-    return [_hotel_offer(stay, hotels[stay["hotel_id"]], nightly, nights) for stay in stays
-            if stay["hotel_id"] in hotels]
+    return [
+        _hotel_offer(stay, hotels[stay["hotel_id"]], nightly, nights)
+        for stay in stays
+        if stay["hotel_id"] in hotels
+    ]
 
 
-def _rates_by_stay(rates: object) -> dict[tuple[str, str], list[HotelRate]]:
+def _rates_by_stay(rates: QuerySet[HotelRate]) -> dict[tuple[str, str], list[HotelRate]]:
     grouped: dict[tuple[str, str], list[HotelRate]] = defaultdict(list)
-    for rate in rates.order_by("night"):  # type: ignore[attr-defined]
-        grouped[(rate.hotel_id, rate.room_type)].append(rate)
+    for rate in rates.order_by("night"):
+        grouped[(str(rate.hotel_id), str(rate.room_type))].append(rate)
     return grouped
 
 
-def _hotel_offer(stay: dict[str, object], hotel: Hotel,
-                 nightly: dict[tuple[str, str], list[HotelRate]], nights: int) -> HotelOffer:
+def _hotel_offer(
+    stay: Mapping[str, Any],
+    hotel: Hotel,
+    nightly: dict[tuple[str, str], list[HotelRate]],
+    nights: int,
+) -> HotelOffer:
     rates = nightly[(hotel.hotel_id, str(stay["room_type"]))]
-    return HotelOffer(hotel=hotel, room_type=str(stay["room_type"]), nights=nights,
-                      total=Decimal(str(stay["total"])), currency=str(stay["currency"]),
-                      rooms_available=int(str(stay["rooms"])),
-                      refundable=all(rate.refundable for rate in rates), rates=rates)
+    return HotelOffer(
+        hotel=hotel,
+        room_type=str(stay["room_type"]),
+        nights=nights,
+        total=Decimal(str(stay["total"])),
+        currency=str(stay["currency"]),
+        rooms_available=int(str(stay["rooms"])),
+        refundable=all(rate.refundable for rate in rates),
+        rates=rates,
+    )

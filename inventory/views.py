@@ -27,7 +27,9 @@ def _found_or_404(row: Any, present: Callable[[Any], dict[str, Any]], what: str)
 
 
 def _bad_request(form: FlightSearchForm | HotelSearchForm) -> JsonResponse:
-    errors = {field: [str(message) for message in messages] for field, messages in form.errors.items()}
+    errors = {
+        field: [str(message) for message in messages] for field, messages in form.errors.items()
+    }
     return JsonResponse({"error": "invalid parameters", "fields": errors}, status=400)
 
 
@@ -57,9 +59,13 @@ def flight_search(request: HttpRequest) -> JsonResponse:
     if not form.is_valid():
         return _bad_request(form)
     data = form.cleaned_data
-    offers = selectors.flights_search(origin=data["origin"], destination=data["destination"],
-                                      day=data["date"], cabin=data["cabin"] or None,
-                                      passengers=data["passengers"] or 1)
+    offers = selectors.flights_search(
+        origin=data["origin"],
+        destination=data["destination"],
+        day=data["date"],
+        cabin=data["cabin"] or None,
+        passengers=data["passengers"] or 1,
+    )
     return JsonResponse({"flights": [flight_offer_json(offer) for offer in offers]})
 
 
@@ -69,7 +75,11 @@ def hotel_search(request: HttpRequest) -> JsonResponse:
     if not form.is_valid():
         return _bad_request(form)
     data = form.cleaned_data
-    offers = selectors.hotels_search(city=data["city"], check_in=data["check_in"],
-                                     check_out=data["check_out"], room_type=data["room_type"] or None,
-                                     rooms=data["rooms"] or 1)
+    offers = selectors.hotels_search(
+        city=data["city"],
+        check_in=data["check_in"],
+        check_out=data["check_out"],
+        room_type=data["room_type"] or None,
+        rooms=data["rooms"] or 1,
+    )
     return JsonResponse({"hotels": [hotel_offer_json(offer) for offer in offers]})

@@ -12,10 +12,15 @@ BASE_MS = 1_796_000_000_000  # 2026-11-30, an arbitrary fixed event time
 
 def flight_row(flight_id: str = "BA117-2026-12-01", **overrides: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "flight_id": flight_id, "carrier": "BA", "flight_number": flight_id.split("-")[0],
-        "origin": "LHR", "destination": "JFK",
-        "departure_at": "2026-12-01T08:25:00Z", "arrival_at": "2026-12-01T16:40:00Z",
-        "status": "scheduled", "gate": None,
+        "flight_id": flight_id,
+        "carrier": "BA",
+        "flight_number": flight_id.split("-")[0],
+        "origin": "LHR",
+        "destination": "JFK",
+        "departure_at": "2026-12-01T08:25:00Z",
+        "arrival_at": "2026-12-01T16:40:00Z",
+        "status": "scheduled",
+        "gate": None,
         "seats_available": {"economy": 37, "premium": 4, "business": 2},
     }
     row.update(overrides)
@@ -25,8 +30,14 @@ def flight_row(flight_id: str = "BA117-2026-12-01", **overrides: Any) -> dict[st
 def fare_row(fare_id: str = "BA117-2026-12-01:economy:Y", **overrides: Any) -> dict[str, Any]:
     flight_id, cabin, fare_class = fare_id.split(":")
     row: dict[str, Any] = {
-        "fare_id": fare_id, "flight_id": flight_id, "cabin": cabin, "fare_class": fare_class,
-        "amount": "412.00", "currency": "GBP", "refundable": False, "change_fee": "75.00",
+        "fare_id": fare_id,
+        "flight_id": flight_id,
+        "cabin": cabin,
+        "fare_class": fare_class,
+        "amount": "412.00",
+        "currency": "GBP",
+        "refundable": False,
+        "change_fee": "75.00",
         "baggage_kg": 23,
     }
     row.update(overrides)
@@ -35,9 +46,14 @@ def fare_row(fare_id: str = "BA117-2026-12-01:economy:Y", **overrides: Any) -> d
 
 def hotel_row(hotel_id: str = "H-NYC-0042", **overrides: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "hotel_id": hotel_id, "name": "Hudson Park Hotel", "city": "NYC",
-        "address": "120 W 57th St, New York", "stars": 4, "amenities": ["wifi", "gym"],
-        "latitude": 40.765, "longitude": -73.979,
+        "hotel_id": hotel_id,
+        "name": "Hudson Park Hotel",
+        "city": "NYC",
+        "address": "120 W 57th St, New York",
+        "stars": 4,
+        "amenities": ["wifi", "gym"],
+        "latitude": 40.765,
+        "longitude": -73.979,
     }
     row.update(overrides)
     return row
@@ -46,22 +62,44 @@ def hotel_row(hotel_id: str = "H-NYC-0042", **overrides: Any) -> dict[str, Any]:
 def rate_row(rate_id: str = "H-NYC-0042:2026-12-01:double", **overrides: Any) -> dict[str, Any]:
     hotel_id, night, room_type = rate_id.rsplit(":", 2)
     row: dict[str, Any] = {
-        "rate_id": rate_id, "hotel_id": hotel_id, "night": night, "room_type": room_type,
-        "rooms_available": 5, "amount": "189.00", "currency": "USD", "refundable": True,
+        "rate_id": rate_id,
+        "hotel_id": hotel_id,
+        "night": night,
+        "room_type": room_type,
+        "rooms_available": 5,
+        "amount": "189.00",
+        "currency": "USD",
+        "refundable": True,
     }
     row.update(overrides)
     return row
 
 
-def envelope(op: str, row: dict[str, Any] | None, *, lsn: int, table: str = "flights",
-             ts_ms: int | None = None) -> dict[str, Any]:
+def envelope(
+    op: str,
+    row: dict[str, Any] | None,
+    *,
+    lsn: int,
+    table: str = "flights",
+    ts_ms: int | None = None,
+) -> dict[str, Any]:
     event_ms = ts_ms if ts_ms is not None else BASE_MS + lsn
-    return make_change(op=op, after=None if op == "d" else row, before=row if op == "d" else None,
-                       system="gds", table=table, lsn=lsn, source_ts_ms=event_ms, ts_ms=event_ms + 5)
+    return make_change(
+        op=op,
+        after=None if op == "d" else row,
+        before=row if op == "d" else None,
+        system="gds",
+        table=table,
+        lsn=lsn,
+        source_ts_ms=event_ms,
+        ts_ms=event_ms + 5,
+    )
 
 
-def as_event(key_field: str, key: str, value: dict[str, Any] | None,
-             schema: dict[str, Any]) -> ChangeEvent | None:
+def as_event(
+    key_field: str, key: str, value: dict[str, Any] | None, schema: dict[str, Any]
+) -> ChangeEvent | None:
     raw_value = None if value is None else json.dumps(value).encode()
-    return decode_change(json.dumps({key_field: key}).encode(), raw_value, key_field=key_field,
-                         schema=schema)
+    return decode_change(
+        json.dumps({key_field: key}).encode(), raw_value, key_field=key_field, schema=schema
+    )

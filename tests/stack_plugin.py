@@ -32,14 +32,16 @@ def _start_stack() -> Infrastructure:
         kafka_bootstrap=f"127.0.0.1:{free_port()}",
     )
     stack.start()
-    os.environ.update({
-        "DATABASE_URL": stack.postgres.url,
-        "REDIS_URL": stack.redis.url,
-        "KAFKA_BOOTSTRAP_SERVERS": stack.kafka.bootstrap,
-        "KAFKA_SESSION_TIMEOUT_MS": "6000",
-        "DJANGO_SETTINGS_MODULE": "travelbot.settings",
-        "WORKER_STREAMS": "none",
-    })
+    os.environ.update(
+        {
+            "DATABASE_URL": stack.postgres.url,
+            "REDIS_URL": stack.redis.url,
+            "KAFKA_BOOTSTRAP_SERVERS": stack.kafka.bootstrap,
+            "KAFKA_SESSION_TIMEOUT_MS": "6000",
+            "DJANGO_SETTINGS_MODULE": "travelbot.settings",
+            "WORKER_STREAMS": "none",
+        }
+    )
     return stack
 
 

@@ -19,10 +19,17 @@ from travelbot.streams.runtime import RuntimeConfig, StreamRunner
 def isolated(spec: StreamSpec) -> StreamSpec:
     """The same stream on its own fresh topic and group, so tests do not share offsets."""
     suffix = uuid.uuid4().hex[:8]
-    isolated_spec = replace(spec, contract_topic=f"{spec.contract_topic}.{suffix}",
-                            contract_group=f"{spec.contract_group}.{suffix}")
-    create_topics(bootstrap_servers=servers(), partitions=3, replication_factor=1,
-                  topics=[isolated_spec.topic, isolated_spec.dlq_topic])
+    isolated_spec = replace(
+        spec,
+        contract_topic=f"{spec.contract_topic}.{suffix}",
+        contract_group=f"{spec.contract_group}.{suffix}",
+    )
+    create_topics(
+        bootstrap_servers=servers(),
+        partitions=3,
+        replication_factor=1,
+        topics=[isolated_spec.topic, isolated_spec.dlq_topic],
+    )
     return isolated_spec
 
 

@@ -18,7 +18,9 @@ from travelbot.streams.kafka import create_topics, make_producer
 def test_postgres_stores_and_ranks_vectors() -> None:
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE probe (id int, embedding vector(3))")
-        cursor.execute("INSERT INTO probe VALUES (1, '[1,0,0]'), (2, '[0,1,0]'), (3, '[0.9,0.1,0]')")
+        cursor.execute(
+            "INSERT INTO probe VALUES (1, '[1,0,0]'), (2, '[0,1,0]'), (3, '[0.9,0.1,0]')"
+        )
         cursor.execute("SELECT id FROM probe ORDER BY embedding <=> '[1,0,0]' LIMIT 2")
         assert [row[0] for row in cursor.fetchall()] == [1, 3]
 
@@ -31,9 +33,14 @@ def test_a_message_round_trips_through_a_consumer_group() -> None:
     producer.send(topic, key={"id": "k1"}, value={"hello": "world"})
     producer.flush()
     producer.close()
-    consumer = KafkaConsumer(topic, bootstrap_servers=servers, group_id=f"group-{topic}",
-                             auto_offset_reset="earliest", enable_auto_commit=False,
-                             session_timeout_ms=6000)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=servers,
+        group_id=f"group-{topic}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=6000,
+    )
     received = []
     for _ in range(40):
         for records in consumer.poll(timeout_ms=500).values():

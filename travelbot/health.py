@@ -25,8 +25,9 @@ def _redis() -> None:
 
 
 def _broker() -> None:
-    admin = KafkaAdminClient(bootstrap_servers=list(settings.KAFKA_BOOTSTRAP_SERVERS),
-                             request_timeout_ms=3000)
+    admin = KafkaAdminClient(
+        bootstrap_servers=list(settings.KAFKA_BOOTSTRAP_SERVERS), request_timeout_ms=3000
+    )
     try:
         admin.list_topics()
     finally:

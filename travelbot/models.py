@@ -7,9 +7,9 @@ from django.db import models
 
 # Upper bounds (ms) of the source-to-commit latency histogram: roughly 12% apart,
 # so a percentile read from it is within about 12% of the exact value.
-LATENCY_BUCKETS_MS: tuple[int, ...] = tuple(
-    sorted({round(1.12**i) for i in range(0, 110)} | {0})
-)[1:]
+LATENCY_BUCKETS_MS: tuple[int, ...] = tuple(sorted({round(1.12**i) for i in range(0, 110)} | {0}))[
+    1:
+]
 
 
 class StreamBatch(models.Model):
@@ -28,6 +28,9 @@ class StreamBatch(models.Model):
     class Meta:
         indexes = [models.Index(fields=["stream", "-committed_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.stream} batch of {self.records} at {self.committed_at.isoformat()}"
+
 
 class StreamState(models.Model):
     """The latest word from a stream's worker: alive, halted, and why."""
@@ -38,6 +41,9 @@ class StreamState(models.Model):
     halted_at = models.DateTimeField(null=True)
     halted_reason = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.stream} ({'halted' if self.halted_at else 'running'})"
 
 
 class DeadLetter(models.Model):
@@ -56,8 +62,13 @@ class DeadLetter(models.Model):
     class Meta:
         indexes = [models.Index(fields=["stream", "-created_at"])]
         constraints = [
-            models.UniqueConstraint(fields=["topic", "partition", "offset"], name="dead_letter_once"),
+            models.UniqueConstraint(
+                fields=["topic", "partition", "offset"], name="dead_letter_once"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}: {self.reason[:80]}"
 
     def key_text(self) -> str:
         return _as_text(self.key)

@@ -55,8 +55,10 @@ class StreamStatus:
 
 def stream_statuses(*, window: timedelta = timedelta(minutes=5)) -> list[StreamStatus]:
     specs = sorted(registered_streams().values(), key=lambda spec: spec.name)
-    statuses = [StreamStatus(name=s.name, topic=s.topic, group=s.group, dlq_topic=s.dlq_topic)
-                for s in specs]
+    statuses = [
+        StreamStatus(name=s.name, topic=s.topic, group=s.group, dlq_topic=s.dlq_topic)
+        for s in specs
+    ]
     _fill_lag(statuses, specs)
     for status in statuses:
         _fill_figures(status, window=window)
@@ -65,7 +67,9 @@ def stream_statuses(*, window: timedelta = timedelta(minutes=5)) -> list[StreamS
 
 def _fill_figures(status: StreamStatus, *, window: timedelta) -> None:
     now = timezone.now()
-    recent = StreamBatch.objects.filter(stream=status.name, committed_at__gte=now - timedelta(minutes=1))
+    recent = StreamBatch.objects.filter(
+        stream=status.name, committed_at__gte=now - timedelta(minutes=1)
+    )
     status.events_per_second = (recent.aggregate(n=Sum("records"))["n"] or 0) / 60
     histogram = latency_histogram_sum(stream=status.name, since=now - window)
     status.latency_samples = sum(histogram)
@@ -89,7 +93,8 @@ def latency_histogram_sum(*, stream: str, since: datetime) -> list[int]:
             "SELECT h.i, sum(h.c) FROM travelbot_streambatch b, "
             "unnest(b.latency_histogram) WITH ORDINALITY AS h(c, i) "
             "WHERE b.stream = %s AND b.committed_at >= %s GROUP BY h.i ORDER BY h.i",
-            [stream, since])
+            [stream, since],
+        )
         rows = cursor.fetchall()
     counts = [0] * (len(LATENCY_BUCKETS_MS) + 1)
     for index, count in rows:
@@ -106,7 +111,11 @@ def histogram_quantile(counts: list[int], quantile: float) -> float | None:
     for index, count in enumerate(counts):
         seen += count
         if seen >= rank and count:
-            return float(LATENCY_BUCKETS_MS[index]) if index < len(LATENCY_BUCKETS_MS) else float("inf")
+            return (
+                float(LATENCY_BUCKETS_MS[index])
+                if index < len(LATENCY_BUCKETS_MS)
+                else float("inf")
+            )
     return float("inf")
 
 
@@ -130,19 +139,25 @@ def _fill_lag(statuses: list[StreamStatus], specs: list[StreamSpec]) -> None:
 def partition_lag(admin: object, spec: StreamSpec) -> list[PartitionLag]:
     """Committed offset vs end offset per partition (a lower bound on tansu, exact on Kafka)."""
     topics = admin.describe_topics([spec.topic])  # type: ignore[attr-defined]
-    partitions = [TopicPartition(spec.topic, p["partition"])
-                  for t in topics for p in t.get("partitions", [])]
+    partitions = [
+        TopicPartition(spec.topic, p["partition"]) for t in topics for p in t.get("partitions", [])
+    ]
     if not partitions:
         return []
     ends = admin.list_partition_offsets(  # type: ignore[attr-defined]
-        {tp: OffsetSpec.LATEST for tp in partitions})
+        dict.fromkeys(partitions, OffsetSpec.LATEST)
+    )
     committed = admin.list_group_offsets({spec.group: partitions}).get(  # type: ignore[attr-defined]
-        spec.group, {})
+        spec.group, {}
+    )
     lags = []
     for tp in sorted(partitions, key=lambda tp: tp.partition):
         end = int(getattr(ends[tp], "offset", ends[tp]))
         meta = committed.get(tp)
         done = meta.offset if meta is not None and meta.offset >= 0 else None
-        lags.append(PartitionLag(partition=tp.partition, committed=done, end=end,
-                                 lag=max(0, end - (done or 0))))
+        lags.append(
+            PartitionLag(
+                partition=tp.partition, committed=done, end=end, lag=max(0, end - (done or 0))
+            )
+        )
     return lags

@@ -19,26 +19,52 @@ def dead_letters_store(*, stream: str, poison: list[tuple[ConsumerRecord, str]])
     if not poison:
         return
     DeadLetter.objects.bulk_create(
-        [DeadLetter(stream=stream, topic=record.topic, partition=record.partition,
-                    offset=record.offset, key=record.key, value=record.value, reason=reason[:2000])
-         for record, reason in poison],
+        [
+            DeadLetter(
+                stream=stream,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                value=record.value,
+                reason=reason[:2000],
+            )
+            for record, reason in poison
+        ],
         ignore_conflicts=True,
     )
 
 
-def stream_batch_record(*, stream: str, records: int, applied: int, skipped: int,
-                        dead_lettered: int, newest_event_ms: int | None, histogram: list[int],
-                        committed_ms: int, duration_ms: float) -> None:
+def stream_batch_record(
+    *,
+    stream: str,
+    records: int,
+    applied: int,
+    skipped: int,
+    dead_lettered: int,
+    newest_event_ms: int | None,
+    histogram: list[int],
+    committed_ms: int,
+    duration_ms: float,
+) -> None:
     committed_at = ms_to_datetime(committed_ms)
     newest_event_at = ms_to_datetime(newest_event_ms) if newest_event_ms is not None else None
     StreamBatch.objects.create(
-        stream=stream, committed_at=committed_at, records=records, applied=applied,
-        skipped=skipped, dead_lettered=dead_lettered, newest_event_at=newest_event_at,
-        latency_histogram=histogram, duration_ms=duration_ms,
+        stream=stream,
+        committed_at=committed_at,
+        records=records,
+        applied=applied,
+        skipped=skipped,
+        dead_lettered=dead_lettered,
+        newest_event_at=newest_event_at,
+        latency_histogram=histogram,
+        duration_ms=duration_ms,
     )
     state, _ = StreamState.objects.get_or_create(stream=stream)
     state.last_batch_at = committed_at
-    if newest_event_at and (state.newest_event_at is None or newest_event_at > state.newest_event_at):
+    if newest_event_at and (
+        state.newest_event_at is None or newest_event_at > state.newest_event_at
+    ):
         state.newest_event_at = newest_event_at
     state.halted_at, state.halted_reason = None, ""
     state.save()
@@ -46,7 +72,8 @@ def stream_batch_record(*, stream: str, records: int, applied: int, skipped: int
 
 def stream_halt_record(*, stream: str, reason: str) -> None:
     StreamState.objects.update_or_create(
-        stream=stream, defaults={"halted_at": timezone.now(), "halted_reason": reason[:4000]})
+        stream=stream, defaults={"halted_at": timezone.now(), "halted_reason": reason[:4000]}
+    )
 
 
 def dead_letters_replay(*, stream: str, ids: list[int] | None = None) -> int:
@@ -65,7 +92,8 @@ def dead_letters_replay(*, stream: str, ids: list[int] | None = None) -> int:
     finally:
         producer.close()
     return DeadLetter.objects.filter(id__in=[letter.id for letter in letters]).update(
-        replayed_at=timezone.now())
+        replayed_at=timezone.now()
+    )
 
 
 def _raw(value: bytes | memoryview | None) -> bytes | None:
@@ -76,6 +104,9 @@ def stream_stats_prune(*, older_than: timedelta | None = None) -> int:
     """Drop batch figures past the retention window, keeping each stream's newest batch."""
     keep = older_than or timedelta(minutes=settings.STREAM_STATS_RETENTION_MINUTES)
     newest = StreamBatch.objects.values("stream").annotate(newest=Max("id")).values("newest")
-    deleted, _ = (StreamBatch.objects.filter(committed_at__lt=timezone.now() - keep)
-                  .exclude(id__in=newest).delete())
+    deleted, _ = (
+        StreamBatch.objects.filter(committed_at__lt=timezone.now() - keep)
+        .exclude(id__in=newest)
+        .delete()
+    )
     return deleted

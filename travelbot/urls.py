@@ -12,8 +12,11 @@ urlpatterns = [
     path("api/streams/status", views.streams_status_api, name="streams_status_api"),
     path("api/inventory/", include("inventory.urls")),
     path("staff/streams/", views.streams_page, name="staff_streams"),
-    path("staff/streams/<str:stream>/replay", views.dead_letters_replay_view,
-         name="dead_letters_replay"),
+    path(
+        "staff/streams/<str:stream>/replay",
+        views.dead_letters_replay_view,
+        name="dead_letters_replay",
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("chat.urls")),

@@ -24,8 +24,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def readyz(request: HttpRequest) -> JsonResponse:
     checks = readiness()
     ready = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ready" if ready else "unavailable", "checks": checks},
-                        status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+    )
 
 
 def _staff_only(request: HttpRequest) -> JsonResponse | None:
@@ -47,7 +49,8 @@ def streams_status_api(request: HttpRequest) -> JsonResponse:
 @user_passes_test(lambda user: user.is_staff, login_url="accounts:login")
 @require_GET
 def streams_page(request: HttpRequest) -> HttpResponse:
-    template = "travelbot/streams.html#status" if request.htmx else "travelbot/streams.html"
+    partial = getattr(request, "htmx", False)  # set by django-htmx's middleware
+    template = "travelbot/streams.html#status" if partial else "travelbot/streams.html"
     return render(request, template, {"streams": stream_statuses()})
 
 
@@ -58,7 +61,9 @@ def dead_letters_replay_view(request: HttpRequest, stream: str) -> HttpResponse:
     if stream not in registered_streams():
         raise Http404("unknown stream")
     replayed = dead_letters_replay(stream=stream)
-    messages.success(request, f"Replayed {replayed} dead letter(s) of {stream} to {stream}'s topic.")
+    messages.success(
+        request, f"Replayed {replayed} dead letter(s) of {stream} to {stream}'s topic."
+    )
     return redirect("staff_streams")
 
 

@@ -23,11 +23,18 @@ def apply(key_field: str, rows: list[dict], schema: dict, handler) -> None:  # n
 
 
 def test_it_skips_cancelled_flights_and_flights_without_enough_seats() -> None:
-    apply("flight_id", [
-        flight_row("AA1-2026-12-01"),
-        flight_row("AA2-2026-12-01", status="cancelled"),
-        flight_row("AA3-2026-12-01", seats_available={"economy": 1, "premium": 0, "business": 9}),
-    ], contract.FLIGHT, flights_apply)
+    apply(
+        "flight_id",
+        [
+            flight_row("AA1-2026-12-01"),
+            flight_row("AA2-2026-12-01", status="cancelled"),
+            flight_row(
+                "AA3-2026-12-01", seats_available={"economy": 1, "premium": 0, "business": 9}
+            ),
+        ],
+        contract.FLIGHT,
+        flights_apply,
+    )
     offers = flights_search(origin="LHR", destination="JFK", day=DAY, cabin="economy", passengers=2)
     assert [o.flight.flight_id for o in offers] == ["AA1-2026-12-01"]
 
@@ -43,11 +50,14 @@ def test_flight_search_takes_two_queries_whatever_the_number_of_flights() -> Non
 
 
 def test_a_hotel_missing_one_night_is_not_offered() -> None:
-    apply("hotel_id", [hotel_row("H-NYC-0001"), hotel_row("H-NYC-0002")], contract.HOTEL,
-          hotels_apply)
+    apply(
+        "hotel_id", [hotel_row("H-NYC-0001"), hotel_row("H-NYC-0002")], contract.HOTEL, hotels_apply
+    )
     rates = [rate_row(f"H-NYC-0001:2026-12-0{d}:double") for d in (1, 2)]
     rates += [rate_row("H-NYC-0002:2026-12-01:double")]
     rates += [rate_row("H-NYC-0002:2026-12-02:double", rooms_available=0)]
     apply("rate_id", rates, contract.HOTEL_RATE, hotel_rates_apply)
-    offers = hotels_search(city="NYC", check_in=DAY, check_out=date(2026, 12, 3), room_type="double")
+    offers = hotels_search(
+        city="NYC", check_in=DAY, check_out=date(2026, 12, 3), room_type="double"
+    )
     assert [o.hotel.hotel_id for o in offers] == ["H-NYC-0001"]

@@ -40,7 +40,10 @@ def test_a_hotel_and_its_rate_are_served(client: Client) -> None:
     load("hotel_id", hotel_row(), contract.HOTEL, hotels_apply)
     load("rate_id", rate_row(), contract.HOTEL_RATE, hotel_rates_apply)
     assert client.get("/api/inventory/hotels/H-NYC-0042").json()["name"] == "Hudson Park Hotel"
-    assert client.get("/api/inventory/hotel_rates/H-NYC-0042:2026-12-01:double").json()["amount"] == "189.00"
+    assert (
+        client.get("/api/inventory/hotel_rates/H-NYC-0042:2026-12-01:double").json()["amount"]
+        == "189.00"
+    )
 
 
 def test_flight_search_returns_flights_with_their_fares(client: Client) -> None:
@@ -60,11 +63,18 @@ def test_flight_search_with_bad_parameters_is_a_400_with_reasons(client: Client)
 def test_hotel_search_prices_the_whole_stay(client: Client) -> None:
     load("hotel_id", hotel_row(), contract.HOTEL, hotels_apply)
     for night, amount in (("2026-12-01", "100.00"), ("2026-12-02", "120.50")):
-        load("rate_id", rate_row(f"H-NYC-0042:{night}:double", amount=amount), contract.HOTEL_RATE,
-             hotel_rates_apply)
-    body = client.get("/api/inventory/hotels?city=NYC&check_in=2026-12-01&check_out=2026-12-03").json()
+        load(
+            "rate_id",
+            rate_row(f"H-NYC-0042:{night}:double", amount=amount),
+            contract.HOTEL_RATE,
+            hotel_rates_apply,
+        )
+    body = client.get(
+        "/api/inventory/hotels?city=NYC&check_in=2026-12-01&check_out=2026-12-03"
+    ).json()
     assert [(h["hotel"]["hotel_id"], h["total"], h["nights"]) for h in body["hotels"]] == [
-        ("H-NYC-0042", "220.50", 2)]
+        ("H-NYC-0042", "220.50", 2)
+    ]
 
 
 def test_hotel_search_with_check_out_before_check_in_is_a_400(client: Client) -> None:

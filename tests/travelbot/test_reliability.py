@@ -39,14 +39,20 @@ def flight_history(*, keys: int, versions: int, seed: int) -> list[Message]:
         for n in range(keys):
             flight_id = f"RL{n}-2026-12-01"
             gate = f"G{rng.randint(1, 60)}"
-            message = ({"flight_id": flight_id}, envelope("u", flight_row(flight_id, gate=gate),
-                                                          lsn=version * 10))
+            message = (
+                {"flight_id": flight_id},
+                envelope("u", flight_row(flight_id, gate=gate), lsn=version * 10),
+            )
             messages.append(message)
             if rng.random() < 0.05:
                 messages.append(message)  # a duplicate
             if version > 1 and rng.random() < 0.05:
-                messages.append(({"flight_id": flight_id}, envelope(
-                    "u", flight_row(flight_id, gate="STALE"), lsn=version * 10 - 15)))
+                messages.append(
+                    (
+                        {"flight_id": flight_id},
+                        envelope("u", flight_row(flight_id, gate="STALE"), lsn=version * 10 - 15),
+                    )
+                )
     return messages
 
 
@@ -65,16 +71,29 @@ def visible_state() -> dict[str, tuple[int, str]]:
 
 def consumer_process(prefix: str, *, batch: int) -> subprocess.Popen[bytes]:
     db = connection.settings_dict
-    env = {**os.environ, "KAFKA_TOPIC_PREFIX": prefix, "STREAM_BATCH_MAX_RECORDS": str(batch),
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
-    return subprocess.Popen([sys.executable, "manage.py", "consume", FLIGHTS.name], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "KAFKA_TOPIC_PREFIX": prefix,
+        "STREAM_BATCH_MAX_RECORDS": str(batch),
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "consume", FLIGHTS.name],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def prefixed_topics() -> str:
     prefix = f"t{uuid.uuid4().hex[:8]}."
-    create_topics(bootstrap_servers=servers(), partitions=3, replication_factor=1,
-                  topics=[prefix + FLIGHTS.topic, prefix + FLIGHTS.dlq_topic])
+    create_topics(
+        bootstrap_servers=servers(),
+        partitions=3,
+        replication_factor=1,
+        topics=[prefix + FLIGHTS.topic, prefix + FLIGHTS.dlq_topic],
+    )
     return prefix
 
 
@@ -93,13 +112,17 @@ def test_a_worker_killed_mid_batch_and_restarted_ends_in_the_uninterrupted_state
     first.wait()
     assert visible_state() != expected_state(messages), "the worker finished before it was killed"
     second = consumer_process(prefix, batch=200)
-    wait_until(lambda: visible_state() == expected_state(messages), timeout_s=120,
-               what="the restarted worker to catch up")
+    wait_until(
+        lambda: visible_state() == expected_state(messages),
+        timeout_s=120,
+        what="the restarted worker to catch up",
+    )
     assert stop_gracefully(second) == 0
 
 
 def test_a_postgres_outage_is_waited_out_and_nothing_is_committed_early(
-        infrastructure: Infrastructure) -> None:
+    infrastructure: Infrastructure,
+) -> None:
     prefix = prefixed_topics()
     messages = flight_history(keys=300, versions=40, seed=2)
     worker = consumer_process(prefix, batch=500)
@@ -118,8 +141,11 @@ def test_a_postgres_outage_is_waited_out_and_nothing_is_committed_early(
     finally:
         infrastructure.postgres.start()
     feeder.join()
-    wait_until(lambda: visible_state() == expected_state(messages), timeout_s=120,
-               what="every event after the outage")
+    wait_until(
+        lambda: visible_state() == expected_state(messages),
+        timeout_s=120,
+        what="every event after the outage",
+    )
     assert sum(committed_offsets(spec_offsets).values()) > sum(offsets_when_down.values())  # type: ignore[arg-type]
     assert stop_gracefully(worker) == 0
 
@@ -134,7 +160,7 @@ def _publish_slowly(topic: str, messages: list[Message], seconds: float) -> None
     chunks = 40
     size = len(messages) // chunks + 1
     for start in range(0, len(messages), size):
-        publish(topic, messages[start:start + size])
+        publish(topic, messages[start : start + size])
         time.sleep(seconds / chunks)
 
 

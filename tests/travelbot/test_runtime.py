@@ -28,8 +28,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def flight_messages(count: int) -> list[tuple[dict[str, str], dict[str, object]]]:
-    return [({"flight_id": f"TB{n}-2026-12-01"},
-             envelope("c", flight_row(f"TB{n}-2026-12-01"), lsn=n + 1)) for n in range(count)]
+    return [
+        (
+            {"flight_id": f"TB{n}-2026-12-01"},
+            envelope("c", flight_row(f"TB{n}-2026-12-01"), lsn=n + 1),
+        )
+        for n in range(count)
+    ]
 
 
 def test_it_applies_a_batch_and_commits_offsets_after_the_transaction() -> None:
@@ -44,17 +49,26 @@ def test_it_applies_a_batch_and_commits_offsets_after_the_transaction() -> None:
 def test_malformed_records_go_to_the_dead_letter_topic_with_their_reason() -> None:
     spec = isolated(FLIGHTS)
     publish(spec.topic, flight_messages(30))
-    publish_raw(spec.topic, [(b'{"flight_id":"BAD1"}', b"not json"),
-                             (b'{"flight_id":"BAD2"}', json.dumps(envelope("x", {}, lsn=1)).encode())])
-    publish(spec.topic, [({"flight_id": "TB99-2026-12-01"},
-                          envelope("c", flight_row("TB99-2026-12-01"), lsn=99))])
+    publish_raw(
+        spec.topic,
+        [
+            (b'{"flight_id":"BAD1"}', b"not json"),
+            (b'{"flight_id":"BAD2"}', json.dumps(envelope("x", {}, lsn=1)).encode()),
+        ],
+    )
+    publish(
+        spec.topic,
+        [({"flight_id": "TB99-2026-12-01"}, envelope("c", flight_row("TB99-2026-12-01"), lsn=99))],
+    )
     with RunnerThread(spec):
         wait_until(lambda: Flight.objects.count() == 31, what="the stream to keep flowing")
         wait_until(lambda: DeadLetter.objects.count() == 2, what="two dead letters")
     reasons = sorted(DeadLetter.objects.values_list("reason", flat=True))
     assert "not UTF-8 JSON" in reasons[1] and "unknown op 'x'" in reasons[0]
     assert sorted(record.key for record in read_topic(spec.dlq_topic, 2)) == [
-        b'{"flight_id":"BAD1"}', b'{"flight_id":"BAD2"}']
+        b'{"flight_id":"BAD1"}',
+        b'{"flight_id":"BAD2"}',
+    ]
 
 
 def test_it_halts_without_committing_when_most_of_a_batch_is_poison() -> None:
@@ -80,8 +94,13 @@ def test_stop_finishes_the_current_batch_and_commits_it() -> None:
 
 
 def read_topic(topic: str, count: int) -> list:
-    consumer = KafkaConsumer(topic, bootstrap_servers=servers(), auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=10000)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=servers(),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=10000,
+    )
     records = []
     for record in consumer:
         records.append(record)

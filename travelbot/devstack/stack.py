@@ -16,20 +16,29 @@ class Infrastructure:
     kafka: KafkaBroker
 
     @classmethod
-    def from_urls(cls, *, data_root: Path, database_url: str, redis_url: str,
-                  kafka_bootstrap: str) -> Infrastructure:
+    def from_urls(
+        cls, *, data_root: Path, database_url: str, redis_url: str, kafka_bootstrap: str
+    ) -> Infrastructure:
         db = urlsplit(database_url)
         redis = urlsplit(redis_url)
         kafka_host, _, kafka_port = kafka_bootstrap.split(",")[0].rpartition(":")
-        for name, host in (("DATABASE_URL", db.hostname), ("REDIS_URL", redis.hostname),
-                           ("KAFKA_BOOTSTRAP_SERVERS", kafka_host)):
+        for name, host in (
+            ("DATABASE_URL", db.hostname),
+            ("REDIS_URL", redis.hostname),
+            ("KAFKA_BOOTSTRAP_SERVERS", kafka_host),
+        ):
             if host not in {"127.0.0.1", "localhost"}:
-                raise StackError(f"{name} points at {host}; the embedded stack only runs on "
-                                 "127.0.0.1 (unset it, or run the app against your own servers).")
+                raise StackError(
+                    f"{name} points at {host}; the embedded stack only runs on "
+                    "127.0.0.1 (unset it, or run the app against your own servers)."
+                )
         return cls(
-            postgres=Postgres(data_root=data_root / "postgres", port=db.port or 5432,
-                              database=(db.path or "/travelbot").lstrip("/"),
-                              user=db.username or "postgres"),
+            postgres=Postgres(
+                data_root=data_root / "postgres",
+                port=db.port or 5432,
+                database=(db.path or "/travelbot").lstrip("/"),
+                user=db.username or "postgres",
+            ),
             redis=Redis(data_root=data_root / "redis", port=redis.port or 6379),
             kafka=KafkaBroker(data_root=data_root / "kafka", port=int(kafka_port or 9092)),
         )
@@ -38,7 +47,9 @@ class Infrastructure:
         """Fail before starting anything, so a taken port leaves nothing half-started."""
         require_free_port(self.postgres.port, service="PostgreSQL", variable="DATABASE_URL")
         require_free_port(self.redis.port, service="Redis", variable="REDIS_URL")
-        require_free_port(self.kafka.port, service="Kafka broker", variable="KAFKA_BOOTSTRAP_SERVERS")
+        require_free_port(
+            self.kafka.port, service="Kafka broker", variable="KAFKA_BOOTSTRAP_SERVERS"
+        )
 
     def start(self) -> None:
         self.require_free_ports()

@@ -6,5 +6,5 @@ from pgvector.django import VectorExtension
 
 class Migration(migrations.Migration):
     initial = True
-    dependencies: list[tuple[str, str]] = []
+    dependencies = []  # type: ignore[var-annotated]
     operations = [VectorExtension()]

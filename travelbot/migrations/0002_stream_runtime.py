@@ -5,60 +5,86 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('travelbot', '0001_vector_extension'),
+        ("travelbot", "0001_vector_extension"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StreamState',
+            name="StreamState",
             fields=[
-                ('stream', models.CharField(max_length=100, primary_key=True, serialize=False)),
-                ('last_batch_at', models.DateTimeField(null=True)),
-                ('newest_event_at', models.DateTimeField(null=True)),
-                ('halted_at', models.DateTimeField(null=True)),
-                ('halted_reason', models.TextField(blank=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("stream", models.CharField(max_length=100, primary_key=True, serialize=False)),
+                ("last_batch_at", models.DateTimeField(null=True)),
+                ("newest_event_at", models.DateTimeField(null=True)),
+                ("halted_at", models.DateTimeField(null=True)),
+                ("halted_reason", models.TextField(blank=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='DeadLetter',
+            name="DeadLetter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stream', models.CharField(max_length=100)),
-                ('topic', models.CharField(max_length=200)),
-                ('partition', models.IntegerField()),
-                ('offset', models.BigIntegerField()),
-                ('key', models.BinaryField(null=True)),
-                ('value', models.BinaryField(null=True)),
-                ('reason', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('replayed_at', models.DateTimeField(null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stream", models.CharField(max_length=100)),
+                ("topic", models.CharField(max_length=200)),
+                ("partition", models.IntegerField()),
+                ("offset", models.BigIntegerField()),
+                ("key", models.BinaryField(null=True)),
+                ("value", models.BinaryField(null=True)),
+                ("reason", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("replayed_at", models.DateTimeField(null=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['stream', '-created_at'], name='travelbot_d_stream_eb8fb4_idx')],
-                'constraints': [models.UniqueConstraint(fields=('topic', 'partition', 'offset'), name='dead_letter_once')],
+                "indexes": [
+                    models.Index(
+                        fields=["stream", "-created_at"], name="travelbot_d_stream_eb8fb4_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("topic", "partition", "offset"), name="dead_letter_once"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StreamBatch',
+            name="StreamBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stream', models.CharField(max_length=100)),
-                ('committed_at', models.DateTimeField()),
-                ('records', models.PositiveIntegerField()),
-                ('applied', models.PositiveIntegerField()),
-                ('skipped', models.PositiveIntegerField()),
-                ('dead_lettered', models.PositiveIntegerField()),
-                ('newest_event_at', models.DateTimeField(null=True)),
-                ('latency_histogram', django.contrib.postgres.fields.ArrayField(base_field=models.IntegerField(), default=list, size=None)),
-                ('duration_ms', models.FloatField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stream", models.CharField(max_length=100)),
+                ("committed_at", models.DateTimeField()),
+                ("records", models.PositiveIntegerField()),
+                ("applied", models.PositiveIntegerField()),
+                ("skipped", models.PositiveIntegerField()),
+                ("dead_lettered", models.PositiveIntegerField()),
+                ("newest_event_at", models.DateTimeField(null=True)),
+                (
+                    "latency_histogram",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.IntegerField(), default=list, size=None
+                    ),
+                ),
+                ("duration_ms", models.FloatField()),
             ],
             options={
-                'indexes': [models.Index(fields=['stream', '-committed_at'], name='travelbot_s_stream_333bde_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["stream", "-committed_at"], name="travelbot_s_stream_333bde_idx"
+                    )
+                ],
             },
         ),
     ]

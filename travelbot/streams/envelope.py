@@ -1,4 +1,4 @@
-"""The change-data-capture envelope of the contract: decoding (consumers) and building (producers)."""
+"""The contract's change-data-capture envelope: decoding (consumers) and building (producers)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def load_json(raw: bytes, *, what: str, limit: int) -> Any:
 
 def decode_key(raw_key: bytes | None, *, key_field: str) -> str:
     if raw_key is None:
-        raise PoisonRecord(f"missing key (expected {{\"{key_field}\": ...}})")
+        raise PoisonRecord(f'missing key (expected {{"{key_field}": ...}})')
     key = load_json(raw_key, what="key", limit=MAX_KEY_BYTES)
     value = key.get(key_field) if isinstance(key, dict) else None
     if not isinstance(value, str) or not value or len(value) > 200:
@@ -57,8 +57,9 @@ def _positive_int(value: Any, *, field: str) -> int:
     return value
 
 
-def decode_change(raw_key: bytes | None, raw_value: bytes | None, *, key_field: str,
-                  schema: dict[str, Parser]) -> ChangeEvent | None:
+def decode_change(
+    raw_key: bytes | None, raw_value: bytes | None, *, key_field: str, schema: dict[str, Parser]
+) -> ChangeEvent | None:
     """Decode and validate one CDC record. None means a tombstone, which carries nothing."""
     key = decode_key(raw_key, key_field=key_field)
     if raw_value is None:
@@ -76,12 +77,19 @@ def decode_change(raw_key: bytes | None, raw_value: bytes | None, *, key_field: 
     source_ts_ms = _positive_int(source.get("ts_ms"), field="source.ts_ms")
     ts_ms = envelope.get("ts_ms")
     emitted_ms = None if ts_ms is None else _positive_int(ts_ms, field="ts_ms")
-    row = None if op == "d" else _decode_row(envelope.get("after"), key=key, key_field=key_field,
-                                               schema=schema)
-    return ChangeEvent(key=key, op=op, row=row, lsn=lsn, source_ts_ms=source_ts_ms, ts_ms=emitted_ms)
+    row = (
+        None
+        if op == "d"
+        else _decode_row(envelope.get("after"), key=key, key_field=key_field, schema=schema)
+    )
+    return ChangeEvent(
+        key=key, op=op, row=row, lsn=lsn, source_ts_ms=source_ts_ms, ts_ms=emitted_ms
+    )
 
 
-def _decode_row(after: Any, *, key: str, key_field: str, schema: dict[str, Parser]) -> dict[str, Any]:
+def _decode_row(
+    after: Any, *, key: str, key_field: str, schema: dict[str, Parser]
+) -> dict[str, Any]:
     if after is None:
         raise PoisonRecord("after is null for a c, u or r event")
     try:
@@ -93,8 +101,17 @@ def _decode_row(after: Any, *, key: str, key_field: str, schema: dict[str, Parse
     return row
 
 
-def make_change(*, op: str, after: dict[str, Any] | None, before: dict[str, Any] | None,
-                system: str, table: str, lsn: int, source_ts_ms: int, ts_ms: int) -> dict[str, Any]:
+def make_change(
+    *,
+    op: str,
+    after: dict[str, Any] | None,
+    before: dict[str, Any] | None,
+    system: str,
+    table: str,
+    lsn: int,
+    source_ts_ms: int,
+    ts_ms: int,
+) -> dict[str, Any]:
     """Build an envelope exactly as the contract's replicators do."""
     return {
         "op": op,

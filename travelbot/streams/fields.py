@@ -21,7 +21,9 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _IATA = re.compile(r"^[A-Z]{3}$")
 
 
-def text(*, max_length: int = MAX_TEXT, nullable: bool = False, pattern: str | None = None) -> Parser:
+def text(
+    *, max_length: int = MAX_TEXT, nullable: bool = False, pattern: str | None = None
+) -> Parser:
     compiled = re.compile(pattern) if pattern else None
 
     def parse(value: Any) -> str | None:
@@ -70,7 +72,11 @@ def integer(*, minimum: int | None = None, maximum: int | None = None) -> Parser
 
 def number(*, minimum: float, maximum: float) -> Parser:
     def parse(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise ValueError("expected a number")
         if not minimum <= value <= maximum:
             raise ValueError(f"out of range [{minimum}, {maximum}]")
@@ -93,7 +99,7 @@ def money(*, nullable: bool = False) -> Parser:
         if value is None and nullable:
             return None
         if not isinstance(value, str) or not _MONEY.match(value):
-            raise ValueError("expected a decimal string such as \"412.00\"")
+            raise ValueError('expected a decimal string such as "412.00"')
         try:
             return Decimal(value)
         except InvalidOperation as exc:  # pragma: no cover - the pattern already guards

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterable
@@ -44,8 +45,12 @@ def make_producer(bootstrap_servers: list[str], **overrides: Any) -> KafkaProduc
 
 def make_raw_producer(bootstrap_servers: list[str], **overrides: Any) -> KafkaProducer:
     """A producer of bytes as given: dead letters and replays keep the original payload."""
-    config: dict[str, Any] = {"bootstrap_servers": bootstrap_servers, "acks": "all", "linger_ms": 5,
-                              "max_in_flight_requests_per_connection": 1}
+    config: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers,
+        "acks": "all",
+        "linger_ms": 5,
+        "max_in_flight_requests_per_connection": 1,
+    }
     config.update(overrides)
     return KafkaProducer(**config)
 
@@ -56,13 +61,20 @@ def make_admin(bootstrap_servers: list[str]) -> KafkaAdminClient:
 
 def make_offsets_reader(bootstrap_servers: list[str]) -> KafkaConsumer:
     """A group-less consumer used only to read partition end offsets."""
-    return KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
-                         request_timeout_ms=10000)
+    return KafkaConsumer(
+        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, request_timeout_ms=10000
+    )
 
 
-def create_topics(*, bootstrap_servers: list[str], partitions: int, replication_factor: int,
-                  topics: Iterable[str] | None = None, prefix: str = "",
-                  timeout_s: float = 30.0) -> list[str]:
+def create_topics(
+    *,
+    bootstrap_servers: list[str],
+    partitions: int,
+    replication_factor: int,
+    topics: Iterable[str] | None = None,
+    prefix: str = "",
+    timeout_s: float = 30.0,
+) -> list[str]:
     """Create missing topics; dead-letter topics get one partition. Returns those created."""
     wanted = list(topics) if topics is not None else [prefix + name for name in all_topics()]
     deadline = time.monotonic() + timeout_s
@@ -77,13 +89,18 @@ def create_topics(*, bootstrap_servers: list[str], partitions: int, replication_
     try:
         existing = set(admin.list_topics())
         missing = [name for name in wanted if name not in existing]
-        new_topics = [NewTopic(name=name, num_partitions=1 if name.endswith(".dlq") else partitions,
-                               replication_factor=replication_factor) for name in missing]
+        new_topics = [
+            NewTopic(
+                name=name,
+                num_partitions=1 if name.endswith(".dlq") else partitions,
+                replication_factor=replication_factor,
+            )
+            for name in missing
+        ]
         if new_topics:
-            try:
+            # Another process may create the same topics at the same moment.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(new_topics)
-            except TopicAlreadyExistsError:
-                pass
         return missing
     finally:
         admin.close()

@@ -53,8 +53,15 @@ def _change_event_time(event: ChangeEvent) -> int:
     return event.source_ts_ms
 
 
-def cdc_stream(*, topic: str, key_field: str, schema: dict[str, Parser], handle: Handler,
-               group: str | None = None, name: str | None = None) -> StreamSpec:
+def cdc_stream(
+    *,
+    topic: str,
+    key_field: str,
+    schema: dict[str, Parser],
+    handle: Handler,
+    group: str | None = None,
+    name: str | None = None,
+) -> StreamSpec:
     return StreamSpec(
         name=name or topic,
         contract_topic=topic,

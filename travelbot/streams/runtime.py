@@ -127,8 +127,9 @@ class StreamRunner:
     def run(self) -> None:
         self._consumer = self._make_consumer()
         self._producer = make_raw_producer(self.config.bootstrap_servers)
-        logger.info("stream %s: consuming %s as group %s", self.spec.name, self.spec.topic,
-                    self.spec.group)
+        logger.info(
+            "stream %s: consuming %s as group %s", self.spec.name, self.spec.topic, self.spec.group
+        )
         try:
             while not self.stopping:
                 records = self.poll_batch()
@@ -166,8 +167,9 @@ class StreamRunner:
         deadline: float | None = None
         timeout_ms = self.config.idle_poll_ms
         while len(records) < self.config.max_records and not self.stopping:
-            polled = self._consumer.poll(timeout_ms=timeout_ms,
-                                         max_records=self.config.max_records - len(records))
+            polled = self._consumer.poll(
+                timeout_ms=timeout_ms, max_records=self.config.max_records - len(records)
+            )
             for partition_records in polled.values():
                 records.extend(partition_records)
             if not records:
@@ -192,11 +194,14 @@ class StreamRunner:
 
     def _check_poison_ratio(self, batch: DecodedBatch) -> None:
         total = len(batch.records)
-        if total >= self.config.poison_min_records and \
-                len(batch.poison) / total > self.config.poison_max_ratio:
+        if (
+            total >= self.config.poison_min_records
+            and len(batch.poison) / total > self.config.poison_max_ratio
+        ):
             sample = "; ".join(reason for _, reason in batch.poison[:3])
-            raise StreamHalted(f"{len(batch.poison)} of {total} records in one batch are poison "
-                               f"(first: {sample})")
+            raise StreamHalted(
+                f"{len(batch.poison)} of {total} records in one batch are poison (first: {sample})"
+            )
 
     def _apply_with_retry(self, batch: DecodedBatch) -> int:
         delay = self.config.db_retry_initial_s
@@ -209,8 +214,12 @@ class StreamRunner:
             except (OperationalError, InterfaceError) as exc:
                 # The same batch is retried until Postgres is back: offsets stay uncommitted,
                 # so a stop during the outage loses nothing (the records are redelivered).
-                logger.warning("stream %s: database unavailable (%s); retrying in %.1fs",
-                               self.spec.name, str(exc).strip().splitlines()[0], delay)
+                logger.warning(
+                    "stream %s: database unavailable (%s); retrying in %.1fs",
+                    self.spec.name,
+                    str(exc).strip().splitlines()[0],
+                    delay,
+                )
                 self._reset_db_connection()
                 if self._stop.wait(delay):
                     raise StreamStopped(self.spec.name) from exc
@@ -228,11 +237,15 @@ class StreamRunner:
             return
         assert self._producer is not None
         for record, reason in batch.poison:
-            headers = [("dlq.reason", reason.encode()), ("dlq.topic", record.topic.encode()),
-                       ("dlq.partition", str(record.partition).encode()),
-                       ("dlq.offset", str(record.offset).encode())]
-            self._producer.send(self.spec.dlq_topic, key=record.key, value=record.value,
-                                headers=headers)
+            headers = [
+                ("dlq.reason", reason.encode()),
+                ("dlq.topic", record.topic.encode()),
+                ("dlq.partition", str(record.partition).encode()),
+                ("dlq.offset", str(record.offset).encode()),
+            ]
+            self._producer.send(
+                self.spec.dlq_topic, key=record.key, value=record.value, headers=headers
+            )
         self._producer.flush(timeout=30)
 
     def _commit_offsets(self, batch: DecodedBatch) -> None:
@@ -244,16 +257,21 @@ class StreamRunner:
             # version guard makes the re-application a no-op.
             logger.warning("stream %s: offset commit lost to a rebalance", self.spec.name)
 
-    def _record_batch(self, batch: DecodedBatch, applied: int, committed_ms: int,
-                      started: float) -> None:
+    def _record_batch(
+        self, batch: DecodedBatch, applied: int, committed_ms: int, started: float
+    ) -> None:
         event_times = [t for t in map(self.spec.event_time_ms, batch.events) if t is not None]
         try:
             stream_batch_record(
-                stream=self.spec.name, records=len(batch.records), applied=applied,
-                skipped=batch.skipped, dead_lettered=len(batch.poison),
+                stream=self.spec.name,
+                records=len(batch.records),
+                applied=applied,
+                skipped=batch.skipped,
+                dead_lettered=len(batch.poison),
                 newest_event_ms=max(event_times, default=None),
                 histogram=latency_histogram(event_times, committed_ms),
-                committed_ms=committed_ms, duration_ms=(time.monotonic() - started) * 1000,
+                committed_ms=committed_ms,
+                duration_ms=(time.monotonic() - started) * 1000,
             )
         except (OperationalError, InterfaceError):
             logger.warning("stream %s: batch figures not recorded", self.spec.name, exc_info=True)

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 class StreamConsumersStep(bootsteps.StartStopStep):
     """Start stream runners after the pool (so no Kafka socket is forked); stop them on shutdown."""
 
-    requires = {"celery.worker.components:Pool"}
+    requires = ("celery.worker.components:Pool",)
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)
@@ -34,8 +34,9 @@ class StreamConsumersStep(bootsteps.StartStopStep):
         hostname = getattr(parent, "hostname", "worker")
         for spec in streams_selected(list(settings.WORKER_STREAMS)):
             runner = StreamRunner(spec, config, client_id=f"{hostname}:{spec.name}")
-            thread = threading.Thread(target=_run_logged, args=(runner,), name=f"stream:{spec.name}",
-                                      daemon=True)
+            thread = threading.Thread(
+                target=_run_logged, args=(runner,), name=f"stream:{spec.name}", daemon=True
+            )
             self.runners.append(runner)
             self.threads.append(thread)
             thread.start()

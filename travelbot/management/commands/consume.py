@@ -21,7 +21,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["list"] or not options["stream"]:
             for name, spec in sorted(registered_streams().items()):
-                self.stdout.write(f"{name}\ttopic={spec.topic}\tgroup={spec.group}\tdlq={spec.dlq_topic}")
+                self.stdout.write(
+                    f"{name}\ttopic={spec.topic}\tgroup={spec.group}\tdlq={spec.dlq_topic}"
+                )
             return
         try:
             spec = stream_named(options["stream"])

@@ -14,8 +14,12 @@ class Command(BaseCommand):
     help = "Create the topics of ../shared/contracts/streams.md and their .dlq topics."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        created = create_topics(bootstrap_servers=list(settings.KAFKA_BOOTSTRAP_SERVERS),
-                                partitions=settings.KAFKA_TOPIC_PARTITIONS,
-                                replication_factor=settings.KAFKA_REPLICATION_FACTOR,
-                                prefix=settings.KAFKA_TOPIC_PREFIX)
-        self.stdout.write(f"created {len(created)} topic(s)" + (f": {', '.join(created)}" if created else ""))
+        created = create_topics(
+            bootstrap_servers=list(settings.KAFKA_BOOTSTRAP_SERVERS),
+            partitions=settings.KAFKA_TOPIC_PARTITIONS,
+            replication_factor=settings.KAFKA_REPLICATION_FACTOR,
+            prefix=settings.KAFKA_TOPIC_PREFIX,
+        )
+        self.stdout.write(
+            f"created {len(created)} topic(s)" + (f": {', '.join(created)}" if created else "")
+        )
