@@ -10,6 +10,8 @@ from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
+from kafka import KafkaConsumer
+from kafka.consumer.fetcher import ConsumerRecord
 
 from travelbot.streams.kafka import create_topics, make_producer, make_raw_producer
 from travelbot.streams.registry import StreamSpec
@@ -101,3 +103,20 @@ def committed_offsets(spec: StreamSpec) -> dict[int, int]:
     finally:
         admin.close()
     return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == spec.topic}
+
+
+def read_topic(topic: str, count: int) -> list[ConsumerRecord]:
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=servers(),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=10000,
+    )
+    records: list[ConsumerRecord] = []
+    for record in consumer:
+        records.append(record)
+        if len(records) == count:
+            break
+    consumer.close()
+    return records

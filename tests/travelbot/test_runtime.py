@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from kafka import KafkaConsumer
 
 from inventory.models import Flight
 from inventory.streams import STREAMS
@@ -16,8 +15,8 @@ from tests.streaming import (
     isolated,
     publish,
     publish_raw,
+    read_topic,
     runtime_config,
-    servers,
     wait_until,
 )
 from travelbot.models import DeadLetter, StreamBatch, StreamState
@@ -91,20 +90,3 @@ def test_stop_finishes_the_current_batch_and_commits_it() -> None:
     applied = Flight.objects.count()
     assert applied >= 50
     assert sum(committed_offsets(spec).values()) == applied
-
-
-def read_topic(topic: str, count: int) -> list:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=servers(),
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=10000,
-    )
-    records = []
-    for record in consumer:
-        records.append(record)
-        if len(records) == count:
-            break
-    consumer.close()
-    return records

@@ -1,0 +1,68 @@
+"""Dead letters: stored once, replayed to their original topic after a fix."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from kafka.consumer.fetcher import ConsumerRecord
+
+from inventory.streams import STREAMS
+from tests.streaming import isolated, read_topic
+from travelbot.models import DeadLetter, StreamBatch
+from travelbot.services import dead_letters_replay, dead_letters_store, stream_stats_prune
+
+FARES = next(spec for spec in STREAMS if spec.name == "inventory.fares")
+pytestmark = pytest.mark.django_db
+
+
+def poison(topic: str, offset: int) -> ConsumerRecord:
+    return ConsumerRecord(
+        topic=topic,
+        partition=0,
+        leader_epoch=0,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=b'{"fare_id":"F1"}',
+        value=b"{oops",
+        headers=[],
+        checksum=None,
+        serialized_key_size=16,
+        serialized_value_size=5,
+        serialized_header_size=0,
+    )
+
+
+def test_a_redelivered_poison_record_is_stored_once() -> None:
+    record = poison("inventory.fares", 3)
+    dead_letters_store(stream=FARES.name, poison=[(record, "value is not UTF-8 JSON")])
+    dead_letters_store(stream=FARES.name, poison=[(record, "value is not UTF-8 JSON")])
+    assert DeadLetter.objects.count() == 1
+
+
+def test_replay_republishes_the_original_bytes_and_marks_them_replayed() -> None:
+    spec = isolated(FARES)
+    dead_letters_store(stream=FARES.name, poison=[(poison(spec.topic, 9), "bad JSON")])
+    assert dead_letters_replay(stream=FARES.name) == 1
+    [record] = read_topic(spec.topic, 1)
+    assert (record.key, record.value) == (b'{"fare_id":"F1"}', b"{oops")
+    assert DeadLetter.objects.get().replayed_at is not None
+    assert dead_letters_replay(stream=FARES.name) == 0
+
+
+def test_pruning_keeps_the_newest_batch_of_each_stream() -> None:
+    old = timezone.now() - timedelta(hours=3)
+    for minutes in (0, 1):
+        StreamBatch.objects.create(
+            stream="inventory.fares",
+            committed_at=old + timedelta(minutes=minutes),
+            records=1,
+            applied=1,
+            skipped=0,
+            dead_lettered=0,
+            duration_ms=1.0,
+        )
+    assert stream_stats_prune() == 1
+    assert StreamBatch.objects.get().committed_at == old + timedelta(minutes=1)
