@@ -1,0 +1,258 @@
+"""Publishing the simulated world to Kafka: the snapshot at full speed, then paced changes.
+
+Usable from any Python code (the management command, benchmarks, tests with a fake producer):
+`publish_snapshot` and `run_changes` take any object with kafka-python's `send` and `flush`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from inventory.simulator.changes import (
+    NO_FAULTS,
+    ChangeGenerator,
+    Faults,
+    Item,
+    RawRecord,
+    snapshot_changes,
+)
+from inventory.simulator.world import DEFAULT_SPEC, World, WorldSpec, generate_world
+from travelbot.streams.kafka import make_producer, make_raw_producer
+
+Report = Callable[[str], None]
+
+# kafka-python checksums record batches with a pure-Python CRC32C; gzip shrinks the bytes it
+# has to checksum (the JSON compresses about 8x), which roughly doubles producer throughput.
+PRODUCER_TUNING: dict[str, Any] = {"compression_type": "gzip"}
+FLUSH_EVERY_S = 1.0
+REPORT_EVERY_S = 10.0
+CLOSE_TIMEOUT_S = 30.0
+# Sleeping less than this between sends costs more in wake-ups than it buys in smoothness.
+MIN_TICK_S = 0.002
+# After a stall (a slow flush, a broker hiccup) catch up at most this much, then drop the debt.
+MAX_BACKLOG_S = 1.0
+
+
+class Producer(Protocol):
+    def send(self, topic: str, value: Any = None, key: Any = None) -> Any: ...
+
+    def flush(self, timeout: float | None = None) -> None: ...
+
+
+class Sender:
+    """Routes items to the JSON or the raw producer and counts them by kind and topic."""
+
+    def __init__(
+        self, producer: Producer, raw_producer: Producer | None = None, *, topic_prefix: str = ""
+    ) -> None:
+        self.producer = producer
+        self.raw_producer = raw_producer
+        self.topic_prefix = topic_prefix
+        self.kinds: Counter[str] = Counter()
+        self.topics: Counter[str] = Counter()
+        self.failed = 0
+        self._flushed_at = time.monotonic()
+
+    def send(self, item: Item) -> None:
+        target = self.raw_producer if isinstance(item, RawRecord) else self.producer
+        if target is None:
+            raise ValueError("malformed records need a raw producer (make_raw_producer)")
+        future = target.send(self.topic_prefix + item.topic, key=item.key, value=item.value)
+        future.add_errback(self._on_error)
+        self.kinds[item.kind] += 1
+        self.topics[item.topic] += 1
+
+    def _on_error(self, exc: BaseException) -> None:
+        # Runs on the producer's I/O thread; the count is only read for reports.
+        self.failed += 1
+
+    def flush(self) -> None:
+        self.producer.flush()
+        if self.raw_producer is not None:
+            self.raw_producer.flush()
+        self._flushed_at = time.monotonic()
+
+    def flush_if_due(self, now: float) -> None:
+        if now - self._flushed_at >= FLUSH_EVERY_S:
+            self.flush()
+
+    @property
+    def total(self) -> int:
+        return sum(self.kinds.values())
+
+
+class Reporter:
+    """A summary line every REPORT_EVERY_S seconds and one at the end."""
+
+    def __init__(self, report: Report, sender: Sender, label: str, counts: Counter[str]) -> None:
+        self.report, self.sender, self.label, self.counts = report, sender, label, counts
+        self.started = time.monotonic()
+        self._next = self.started + REPORT_EVERY_S
+
+    def maybe(self, now: float) -> None:
+        if now >= self._next:
+            self._next = now + REPORT_EVERY_S
+            self.report(self.line(now))
+
+    def final(self) -> None:
+        self.report(self.line(time.monotonic()))
+
+    def line(self, now: float) -> str:
+        total, elapsed = sum(self.counts.values()), max(now - self.started, 1e-9)
+        kinds = " ".join(f"{kind}={count}" for kind, count in sorted(self.counts.items()))
+        failed = f", {self.sender.failed} failed" if self.sender.failed else ""
+        return (
+            f"{self.label}: {total} events in {elapsed:.1f}s ({total / elapsed:,.0f}/s"
+            f"{failed}) {kinds}"
+        ).rstrip()
+
+
+class Pacer:
+    """A token bucket on an absolute schedule, so rounding never accumulates into drift."""
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate, self.start, self.sent = rate, now, 0
+
+    def due(self, now: float) -> int:
+        owed = int((now - self.start) * self.rate) - self.sent
+        cap = max(1, int(self.rate * MAX_BACKLOG_S))
+        if owed > cap:
+            self.sent += owed - cap
+            owed = cap
+        return max(0, owed)
+
+    def took(self, count: int) -> None:
+        self.sent += count
+
+    def wait(self, now: float) -> float:
+        return max(MIN_TICK_S, self.start + (self.sent + 1) / self.rate - now)
+
+
+def publish_snapshot(
+    producer: Producer,
+    world: World,
+    *,
+    stop_event: threading.Event | None = None,
+    report: Report = print,
+    topic_prefix: str = "",
+) -> int:
+    """Send every entity of the world as op r, as fast as the producer goes; returns the count."""
+    sender = Sender(producer, topic_prefix=topic_prefix)
+    reporter = Reporter(report, sender, "snapshot", sender.topics)
+    for count, change in enumerate(snapshot_changes(world), start=1):
+        sender.send(change)
+        if count % 1000 == 0:  # checking the clock and the event per record would cost throughput
+            if stop_event is not None and stop_event.is_set():
+                break
+            reporter.maybe(time.monotonic())
+    sender.flush()
+    reporter.final()
+    return sender.total
+
+
+def run_changes(
+    producer: Producer,
+    world: World,
+    *,
+    rate: float = 20.0,
+    duration_s: float | None = None,
+    faults: Faults = NO_FAULTS,
+    stop_event: threading.Event | None = None,
+    raw_producer: Producer | None = None,
+    seed: int = 0,
+    report: Report = print,
+    topic_prefix: str = "",
+    clock: Callable[[], float] = time.time,
+) -> Counter[str]:
+    """Send changes at `rate` events/s until `duration_s` passes, `stop_event` is set or the
+    world has nothing left to change. Faults count towards the rate. Returns counts by kind.
+    """
+    sender = Sender(producer, raw_producer, topic_prefix=topic_prefix)
+    if rate <= 0:
+        return sender.kinds
+    items = iter(ChangeGenerator(world, seed=seed, faults=faults, clock=clock))
+    stop = stop_event or threading.Event()
+    pacer = Pacer(rate, time.monotonic())
+    reporter = Reporter(report, sender, "changes", sender.kinds)
+    deadline = math.inf if duration_s is None else pacer.start + duration_s
+    while not stop.is_set() and time.monotonic() < deadline:
+        if not _send_due(sender, items, pacer):
+            break
+        now = time.monotonic()
+        sender.flush_if_due(now)
+        reporter.maybe(now)
+        stop.wait(min(pacer.wait(now), max(0.0, deadline - now)))
+    sender.flush()
+    reporter.final()
+    return sender.kinds
+
+
+def _send_due(sender: Sender, items: Iterator[Item], pacer: Pacer) -> bool:
+    """Send what the schedule owes; False once the generator is exhausted."""
+    due = pacer.due(time.monotonic())
+    sent = 0
+    for item in itertools.islice(items, due):
+        sender.send(item)
+        sent += 1
+    pacer.took(sent)
+    return sent == due
+
+
+def simulate(
+    *,
+    bootstrap_servers: list[str],
+    spec: WorldSpec = DEFAULT_SPEC,
+    seed: int = 7,
+    rate: float = 20.0,
+    duration_s: float | None = None,
+    snapshot: bool = True,
+    faults: Faults = NO_FAULTS,
+    stop_event: threading.Event | None = None,
+    report: Report = print,
+    topic_prefix: str = "",
+) -> Counter[str]:
+    """Generate the world, publish its snapshot, then changes; the producers are always closed."""
+    started = time.monotonic()
+    world = generate_world(spec, seed=seed)
+    sizes = ", ".join(f"{count} {table}" for table, count in world.size().items())
+    report(f"world: {sizes} (seed {seed}) in {time.monotonic() - started:.1f}s")
+    producer = make_producer(bootstrap_servers, **PRODUCER_TUNING)
+    raw_producer = make_raw_producer(bootstrap_servers) if faults.malformed_ratio else None
+    try:
+        if snapshot:
+            publish_snapshot(
+                producer, world, stop_event=stop_event, report=report, topic_prefix=topic_prefix
+            )
+        return run_changes(
+            producer,
+            world,
+            rate=rate,
+            duration_s=duration_s,
+            faults=faults,
+            stop_event=stop_event,
+            raw_producer=raw_producer,
+            seed=seed,
+            report=report,
+            topic_prefix=topic_prefix,
+        )
+    finally:
+        for client in (producer, raw_producer):
+            if client is not None:
+                client.close(timeout=CLOSE_TIMEOUT_S)
+
+
+def stop_on_signals(stop_event: threading.Event) -> None:
+    """SIGINT and SIGTERM set the event; the loops then stop, flush and close the producers."""
+
+    def handle(signum: int, frame: Any) -> None:
+        stop_event.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handle)
