@@ -131,7 +131,7 @@ def _fill_lag(statuses: list[StreamStatus], specs: list[StreamSpec]) -> None:
             try:
                 status.partitions = partition_lag(admin, spec)
             except KafkaError as exc:
-                status.lag_error = str(exc)
+                status.lag_error = str(exc) or type(exc).__name__
     finally:
         admin.close()
 
@@ -140,7 +140,10 @@ def partition_lag(admin: object, spec: StreamSpec) -> list[PartitionLag]:
     """Committed offset vs end offset per partition (a lower bound on tansu, exact on Kafka)."""
     topics = admin.describe_topics([spec.topic])  # type: ignore[attr-defined]
     partitions = [
-        TopicPartition(spec.topic, p["partition"]) for t in topics for p in t.get("partitions", [])
+        TopicPartition(spec.topic, p["partition_index"])
+        for t in topics
+        if t.get("error_code", 0) == 0
+        for p in t.get("partitions", [])
     ]
     if not partitions:
         return []
