@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from kafka.consumer.fetcher import ConsumerRecord
@@ -47,8 +48,47 @@ def stream_batch_record(
     committed_ms: int,
     duration_ms: float,
 ) -> None:
+    """One commit per batch: the figures, and the stream's state (alive, newest event)."""
     committed_at = ms_to_datetime(committed_ms)
     newest_event_at = ms_to_datetime(newest_event_ms) if newest_event_ms is not None else None
+    with transaction.atomic():
+        _batch_insert(
+            stream,
+            committed_at,
+            records,
+            applied,
+            skipped,
+            dead_lettered,
+            newest_event_at,
+            histogram,
+            duration_ms,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(STATE_UPSERT, [stream, committed_at, newest_event_at])
+
+
+# GREATEST ignores NULLs, so a batch without events never moves freshness backwards.
+STATE_UPSERT = (
+    "INSERT INTO travelbot_streamstate "
+    "(stream, last_batch_at, newest_event_at, halted_at, halted_reason, updated_at) "
+    "VALUES (%s, %s, %s, NULL, '', clock_timestamp()) ON CONFLICT (stream) DO UPDATE SET "
+    "last_batch_at = excluded.last_batch_at, "
+    "newest_event_at = GREATEST(travelbot_streamstate.newest_event_at, excluded.newest_event_at), "
+    "halted_at = NULL, halted_reason = '', updated_at = excluded.updated_at"
+)
+
+
+def _batch_insert(
+    stream: str,
+    committed_at: datetime,
+    records: int,
+    applied: int,
+    skipped: int,
+    dead_lettered: int,
+    newest_event_at: datetime | None,
+    histogram: list[int],
+    duration_ms: float,
+) -> None:
     StreamBatch.objects.create(
         stream=stream,
         committed_at=committed_at,
@@ -60,14 +100,6 @@ def stream_batch_record(
         latency_histogram=histogram,
         duration_ms=duration_ms,
     )
-    state, _ = StreamState.objects.get_or_create(stream=stream)
-    state.last_batch_at = committed_at
-    if newest_event_at and (
-        state.newest_event_at is None or newest_event_at > state.newest_event_at
-    ):
-        state.newest_event_at = newest_event_at
-    state.halted_at, state.halted_reason = None, ""
-    state.save()
 
 
 def stream_halt_record(*, stream: str, reason: str) -> None:

@@ -126,6 +126,9 @@ KAFKA_SESSION_TIMEOUT_MS = env_int("KAFKA_SESSION_TIMEOUT_MS", 6000)
 WORKER_STREAMS = env_list("WORKER_STREAMS", "all")
 STREAM_BATCH_MAX_RECORDS = env_int("STREAM_BATCH_MAX_RECORDS", 5000)
 STREAM_BATCH_MAX_WAIT_MS = env_int("STREAM_BATCH_MAX_WAIT_MS", 100)
+# How long a fetch may wait on the broker for data. kafka-python's 500 ms default shows up
+# directly in freshness on brokers that hold fetches until the deadline.
+STREAM_FETCH_MAX_WAIT_MS = env_int("STREAM_FETCH_MAX_WAIT_MS", 100)
 # A batch whose share of poison records exceeds this (with at least
 # STREAM_POISON_MIN_RECORDS records) stops the stream: the code, not the data, is broken.
 STREAM_POISON_MAX_RATIO = float(env_str("STREAM_POISON_MAX_RATIO", "0.5"))

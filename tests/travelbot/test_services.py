@@ -10,8 +10,15 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from inventory.streams import STREAMS
 from tests.streaming import isolated, read_topic
-from travelbot.models import DeadLetter, StreamBatch
-from travelbot.services import dead_letters_replay, dead_letters_store, stream_stats_prune
+from travelbot.models import DeadLetter, StreamBatch, StreamState
+from travelbot.services import (
+    dead_letters_replay,
+    dead_letters_store,
+    stream_batch_record,
+    stream_halt_record,
+    stream_stats_prune,
+)
+from travelbot.streams.upsert import ms_to_datetime
 
 FARES = next(spec for spec in STREAMS if spec.name == "inventory.fares")
 pytestmark = pytest.mark.django_db
@@ -66,3 +73,32 @@ def test_pruning_keeps_the_newest_batch_of_each_stream() -> None:
         )
     assert stream_stats_prune() == 1
     assert StreamBatch.objects.get().committed_at == old + timedelta(minutes=1)
+
+
+def record_batch(newest_event_ms: int | None) -> None:
+    stream_batch_record(
+        stream="inventory.flights",
+        records=1,
+        applied=1,
+        skipped=0,
+        dead_lettered=0,
+        newest_event_ms=newest_event_ms,
+        histogram=[1],
+        committed_ms=1_796_000_001_000,
+        duration_ms=1.0,
+    )
+
+
+def test_an_older_batch_never_moves_freshness_backwards() -> None:
+    record_batch(1_796_000_000_900)
+    record_batch(1_796_000_000_100)
+    record_batch(None)
+    newest = StreamState.objects.get(stream="inventory.flights").newest_event_at
+    assert newest == ms_to_datetime(1_796_000_000_900)
+
+
+def test_a_committed_batch_clears_a_halt() -> None:
+    stream_halt_record(stream="inventory.flights", reason="40 of 40 records are poison")
+    record_batch(1_796_000_000_900)
+    state = StreamState.objects.get(stream="inventory.flights")
+    assert (state.halted_at, state.halted_reason) == (None, "")

@@ -49,6 +49,7 @@ class RuntimeConfig:
     bootstrap_servers: list[str]
     max_records: int = 5000
     max_wait_ms: int = 100
+    fetch_max_wait_ms: int = 100
     idle_poll_ms: int = 500
     poison_max_ratio: float = 0.5
     poison_min_records: int = 20
@@ -62,6 +63,7 @@ class RuntimeConfig:
             bootstrap_servers=list(settings.KAFKA_BOOTSTRAP_SERVERS),
             max_records=settings.STREAM_BATCH_MAX_RECORDS,
             max_wait_ms=settings.STREAM_BATCH_MAX_WAIT_MS,
+            fetch_max_wait_ms=settings.STREAM_FETCH_MAX_WAIT_MS,
             poison_max_ratio=settings.STREAM_POISON_MAX_RATIO,
             poison_min_records=settings.STREAM_POISON_MIN_RECORDS,
             session_timeout_ms=settings.KAFKA_SESSION_TIMEOUT_MS,
@@ -156,6 +158,7 @@ class StreamRunner:
             heartbeat_interval_ms=max(500, self.config.session_timeout_ms // 3),
             max_poll_interval_ms=600_000,
             max_poll_records=self.config.max_records,
+            fetch_max_wait_ms=self.config.fetch_max_wait_ms,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=16 * 1024 * 1024,
         )
