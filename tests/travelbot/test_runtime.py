@@ -45,29 +45,59 @@ def test_it_applies_a_batch_and_commits_offsets_after_the_transaction() -> None:
     assert StreamBatch.objects.filter(stream=spec.name).exists()
 
 
+MALFORMED = {
+    "not JSON": (b'{"flight_id":"BAD1"}', b"not json"),
+    "wrong types": (
+        b'{"flight_id":"BAD2"}',
+        json.dumps(
+            envelope(
+                "u",
+                flight_row("BAD2", seats_available={"economy": "37", "premium": 4, "business": 2}),
+                lsn=1,
+            )
+        ).encode(),
+    ),
+    "missing key field": (
+        b'{"id":"BAD3"}',
+        json.dumps(envelope("c", flight_row("BAD3"), lsn=1)).encode(),
+    ),
+    "unknown op": (b'{"flight_id":"BAD4"}', json.dumps(envelope("x", {}, lsn=1)).encode()),
+    "huge value": (
+        b'{"flight_id":"BAD5"}',
+        json.dumps(envelope("u", flight_row("BAD5", gate="G" * 300_000), lsn=1)).encode(),
+    ),
+    "rejected by Postgres": (
+        b'{"flight_id":"BAD6"}',
+        json.dumps(envelope("u", flight_row("BAD6", gate="A\u0000"), lsn=1)).encode(),
+    ),
+}
+EXPECTED_REASONS = {
+    "BAD1": "value is not UTF-8 JSON",
+    "BAD2": "after.seats_available: expected an integer",
+    "BAD3": "key must be an object with a non-empty string flight_id",
+    "BAD4": "unknown op 'x'",
+    "BAD5": "more than the 262144 allowed",
+    "BAD6": "rejected by the database",
+}
+
+
 def test_malformed_records_go_to_the_dead_letter_topic_with_their_reason() -> None:
     spec = isolated(FLIGHTS)
     publish(spec.topic, flight_messages(30))
-    publish_raw(
-        spec.topic,
-        [
-            (b'{"flight_id":"BAD1"}', b"not json"),
-            (b'{"flight_id":"BAD2"}', json.dumps(envelope("x", {}, lsn=1)).encode()),
-        ],
-    )
+    publish_raw(spec.topic, list(MALFORMED.values()))
     publish(
         spec.topic,
         [({"flight_id": "TB99-2026-12-01"}, envelope("c", flight_row("TB99-2026-12-01"), lsn=99))],
     )
     with RunnerThread(spec):
         wait_until(lambda: Flight.objects.count() == 31, what="the stream to keep flowing")
-        wait_until(lambda: DeadLetter.objects.count() == 2, what="two dead letters")
-    reasons = sorted(DeadLetter.objects.values_list("reason", flat=True))
-    assert "not UTF-8 JSON" in reasons[1] and "unknown op 'x'" in reasons[0]
-    assert sorted(record.key for record in read_topic(spec.dlq_topic, 2)) == [
-        b'{"flight_id":"BAD1"}',
-        b'{"flight_id":"BAD2"}',
-    ]
+        wait_until(lambda: DeadLetter.objects.count() == len(MALFORMED), what="dead letters")
+    for letter in DeadLetter.objects.all():
+        marker = next(bad for bad in EXPECTED_REASONS if bad in letter.key_text())
+        assert EXPECTED_REASONS[marker] in letter.reason, letter.reason
+    dlq = read_topic(spec.dlq_topic, len(MALFORMED))
+    assert sorted(r.key for r in dlq) == sorted(key for key, _ in MALFORMED.values())
+    assert all(dict(r.headers)["dlq.reason"] for r in dlq)
 
 
 def test_it_halts_without_committing_when_most_of_a_batch_is_poison() -> None:

@@ -62,6 +62,10 @@ def decode_change(
 ) -> ChangeEvent | None:
     """Decode and validate one CDC record. None means a tombstone, which carries nothing."""
     key = decode_key(raw_key, key_field=key_field)
+    try:
+        schema[key_field](key)  # a delete has no row, so the key alone must fit the column
+    except ValueError as exc:
+        raise PoisonRecord(f"key.{key_field}: {exc}") from None
     if raw_value is None:
         return None
     envelope = load_json(raw_value, what="value", limit=MAX_RECORD_BYTES)

@@ -50,6 +50,8 @@ def make_raw_producer(bootstrap_servers: list[str], **overrides: Any) -> KafkaPr
         "acks": "all",
         "linger_ms": 5,
         "max_in_flight_requests_per_connection": 1,
+        # Whatever the broker accepted once must fit again: let the broker's limit decide.
+        "max_request_size": 16 * 1024 * 1024,
     }
     config.update(overrides)
     return KafkaProducer(**config)

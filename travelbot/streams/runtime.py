@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.utils import InterfaceError, OperationalError
+from django.db.utils import DataError, IntegrityError, InterfaceError, OperationalError
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import CommitFailedError, KafkaError
@@ -74,6 +74,7 @@ class RuntimeConfig:
 class DecodedBatch:
     records: list[ConsumerRecord]
     events: list[Any] = field(default_factory=list)
+    sources: list[ConsumerRecord] = field(default_factory=list)  # the record of each event
     poison: list[tuple[ConsumerRecord, str]] = field(default_factory=list)
     skipped: int = 0
 
@@ -97,6 +98,7 @@ def decode_batch(spec: StreamSpec, records: list[ConsumerRecord]) -> DecodedBatc
             batch.skipped += 1
         else:
             batch.events.append(event)
+            batch.sources.append(record)
     return batch
 
 
@@ -211,7 +213,7 @@ class StreamRunner:
         while True:
             try:
                 with transaction.atomic():
-                    applied = self.spec.handle(batch.events) if batch.events else 0
+                    applied = self._apply_isolating(batch, batch.events, batch.sources)
                     dead_letters_store(stream=self.spec.name, poison=batch.poison)
                 return applied
             except (OperationalError, InterfaceError) as exc:
@@ -227,6 +229,26 @@ class StreamRunner:
                 if self._stop.wait(delay):
                     raise StreamStopped(self.spec.name) from exc
                 delay = min(delay * 2, self.config.db_retry_max_s)
+
+    def _apply_isolating(
+        self, batch: DecodedBatch, events: list[Any], sources: list[ConsumerRecord]
+    ) -> int:
+        """Apply events in a savepoint; if the database rejects them (a value that passed the
+        contract but not a column), bisect to find the records to dead-letter, apply the rest."""
+        if not events:
+            return 0
+        try:
+            with transaction.atomic():
+                return self.spec.handle(events)
+        except (DataError, IntegrityError) as exc:
+            if len(events) == 1:
+                reason = str(exc).strip().splitlines()[0]
+                batch.poison.append((sources[0], f"rejected by the database: {reason}"))
+                return 0
+            half = len(events) // 2
+            return self._apply_isolating(
+                batch, events[:half], sources[:half]
+            ) + self._apply_isolating(batch, events[half:], sources[half:])
 
     @staticmethod
     def _reset_db_connection() -> None:
