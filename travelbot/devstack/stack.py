@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from travelbot.devstack.services import KafkaBroker, Postgres, Redis, StackError, require_free_port
+from travelbot.devstack.services import (
+    KafkaBroker,
+    Postgres,
+    Redis,
+    StackError,
+    free_port,
+    require_free_port,
+)
 
 
 @dataclass
@@ -42,6 +50,30 @@ class Infrastructure:
             redis=Redis(data_root=data_root / "redis", port=redis.port or 6379),
             kafka=KafkaBroker(data_root=data_root / "kafka", port=int(kafka_port or 9092)),
         )
+
+    @classmethod
+    def throwaway(cls, *, prefix: str) -> Infrastructure:
+        """A stack on free ports in a new temporary directory (tests, benchmarks)."""
+        data_root = Path(tempfile.mkdtemp(prefix=prefix))
+        data_root.chmod(0o755)  # PostgreSQL runs as an unprivileged user when we are root
+        return cls.from_urls(
+            data_root=data_root,
+            database_url=f"postgres://postgres@127.0.0.1:{free_port()}/travelbot",
+            redis_url=f"redis://127.0.0.1:{free_port()}/0",
+            kafka_bootstrap=f"127.0.0.1:{free_port()}",
+        )
+
+    @property
+    def data_root(self) -> Path:
+        return self.postgres.data_root.parent
+
+    def environment(self) -> dict[str, str]:
+        """The settings' variables that point at this stack."""
+        return {
+            "DATABASE_URL": self.postgres.url,
+            "REDIS_URL": self.redis.url,
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap,
+        }
 
     def require_free_ports(self) -> None:
         """Fail before starting anything, so a taken port leaves nothing half-started."""
