@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from inventory.contract import CABINS
 from inventory.models import Fare, Flight, Hotel, HotelRate, Versioned
 from inventory.selectors import FlightOffer, HotelOffer
-
-
-def iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+from travelbot.timefmt import iso_z
 
 
 def money(amount: Decimal | None) -> str | None:
@@ -20,7 +16,7 @@ def money(amount: Decimal | None) -> str | None:
 
 
 def _versioned(row: Versioned) -> dict[str, Any]:
-    return {"version": row.version, "as_of": iso(row.as_of)}
+    return {"version": row.version, "as_of": iso_z(row.as_of)}
 
 
 def flight_json(flight: Flight) -> dict[str, Any]:
@@ -30,8 +26,8 @@ def flight_json(flight: Flight) -> dict[str, Any]:
         "flight_number": flight.flight_number,
         "origin": flight.origin,
         "destination": flight.destination,
-        "departure_at": iso(flight.departure_at),
-        "arrival_at": iso(flight.arrival_at),
+        "departure_at": iso_z(flight.departure_at),
+        "arrival_at": iso_z(flight.arrival_at),
         "status": flight.status,
         "gate": flight.gate,
         "seats_available": {cabin: flight.seats_for(cabin) for cabin in CABINS},

@@ -10,10 +10,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from travelbot.selectors import StreamStatus
-
-
-def _iso(value: Any) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
+from travelbot.timefmt import iso_z
 
 
 def stream_status_json(status: StreamStatus) -> dict[str, Any]:
@@ -42,12 +39,12 @@ def stream_status_json(status: StreamStatus) -> dict[str, Any]:
                     "partition": d.partition,
                     "offset": d.offset,
                     "reason": d.reason,
-                    "at": _iso(d.created_at),
+                    "at": iso_z(d.created_at),
                 }
                 for d in status.latest_reasons
             ],
         },
-        "last_batch_at": _iso(status.last_batch_at),
+        "last_batch_at": iso_z(status.last_batch_at),
         "halted": status.halted_reason or None,
     }
 
