@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from accounts.roles import user_is_staff
 from travelbot.health import readiness
 from travelbot.metrics import prometheus_text, stream_status_json
 from travelbot.selectors import stream_statuses
@@ -33,7 +34,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
 def _staff_only(request: HttpRequest) -> JsonResponse | None:
     if not request.user.is_authenticated:
         return JsonResponse({"error": "authentication required"}, status=401)
-    if not request.user.is_staff:
+    if not user_is_staff(request.user):
         return JsonResponse({"error": "staff only"}, status=403)
     return None
 
@@ -46,7 +47,7 @@ def streams_status_api(request: HttpRequest) -> JsonResponse:
 
 
 @login_required
-@user_passes_test(lambda user: user.is_staff, login_url="accounts:login")
+@user_passes_test(user_is_staff, login_url="accounts:login")
 @require_GET
 def streams_page(request: HttpRequest) -> HttpResponse:
     partial = getattr(request, "htmx", False)  # set by django-htmx's middleware
@@ -55,7 +56,7 @@ def streams_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@user_passes_test(lambda user: user.is_staff, login_url="accounts:login")
+@user_passes_test(user_is_staff, login_url="accounts:login")
 @require_POST
 def dead_letters_replay_view(request: HttpRequest, stream: str) -> HttpResponse:
     if stream not in registered_streams():

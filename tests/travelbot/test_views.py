@@ -80,3 +80,31 @@ def test_metrics_are_in_the_prometheus_format(client: Client) -> None:
 def test_the_staff_page_renders_every_stream(staff_client: Client) -> None:
     page = staff_client.get("/staff/streams/").content.decode()
     assert "inventory.hotel_rates" in page and "Stream health" in page
+
+
+def test_staff_replay_their_dead_letters_from_the_page(staff_client: Client) -> None:
+    topic = "inventory.hotels"
+    create_topics(
+        bootstrap_servers=list(settings.KAFKA_BOOTSTRAP_SERVERS),
+        partitions=3,
+        replication_factor=1,
+        topics=[topic],
+    )
+    DeadLetter.objects.create(
+        stream=topic,
+        topic=topic,
+        partition=0,
+        offset=1,
+        key=b"{}",
+        value=b"x",
+        reason="value is not UTF-8 JSON",
+    )
+    response = staff_client.post(f"/staff/streams/{topic}/replay", follow=True)
+    assert "Replayed 1 dead letter(s)" in response.content.decode()
+    assert DeadLetter.objects.get().replayed_at is not None
+
+
+def test_a_traveller_cannot_replay_dead_letters(client: Client) -> None:
+    client.force_login(User.objects.create_user("traveller", password="x"))
+    response = client.post("/staff/streams/inventory.hotels/replay")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
