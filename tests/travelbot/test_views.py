@@ -108,3 +108,8 @@ def test_a_traveller_cannot_replay_dead_letters(client: Client) -> None:
     client.force_login(User.objects.create_user("traveller", password="x"))
     response = client.post("/staff/streams/inventory.hotels/replay")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_staff_page_refreshes_as_an_htmx_partial(staff_client: Client) -> None:
+    page = staff_client.get("/staff/streams/", headers={"HX-Request": "true"}).content.decode()
+    assert page.lstrip().startswith('<div id="stream-status"') and "<html" not in page
