@@ -38,7 +38,7 @@ def apply_events(events: dict[str, list[ChangeEvent]], *, batch: int = BATCH) ->
     for topic, topic_events in events.items():
         for start in range(0, len(topic_events), batch):
             with transaction.atomic():
-                applied += handlers[topic](topic_events[start:start + batch])
+                applied += handlers[topic](topic_events[start : start + batch])
     return applied
 
 
@@ -46,11 +46,15 @@ def load_world(world: World, *, tables: Iterable[str] | None = None) -> dict[str
     """Snapshot of `world` (only `tables` if given) into the inventory tables; returns timings."""
     wanted = set(tables) if tables is not None else None
     started = time.monotonic()
-    changes = [c for c in snapshot_changes(world)
-               if wanted is None or c.topic.split(".", 1)[1] in wanted]
+    changes = [
+        c for c in snapshot_changes(world) if wanted is None or c.topic.split(".", 1)[1] in wanted
+    ]
     events = decoded(changes)
     decoded_at = time.monotonic()
     rows = apply_events(events)
-    return {"rows": rows, "decode_s": round(decoded_at - started, 2),
-            "apply_s": round(time.monotonic() - decoded_at, 2),
-            "rows_per_s": round(rows / max(time.monotonic() - decoded_at, 1e-9))}
+    return {
+        "rows": rows,
+        "decode_s": round(decoded_at - started, 2),
+        "apply_s": round(time.monotonic() - decoded_at, 2),
+        "rows_per_s": round(rows / max(time.monotonic() - decoded_at, 1e-9)),
+    }

@@ -25,26 +25,57 @@ Fields = Callable[[dict[str, Any]], dict[str, Any]]
 
 def _flight(row: dict[str, Any]) -> dict[str, Any]:
     seats = row["seats_available"]
-    return {"carrier": row["carrier"], "flight_number": row["flight_number"],
-            "origin": row["origin"], "destination": row["destination"],
-            "departure_at": row["departure_at"], "arrival_at": row["arrival_at"],
-            "status": row["status"], "gate": row["gate"], "seats_economy": seats["economy"],
-            "seats_premium": seats["premium"], "seats_business": seats["business"]}
+    return {
+        "carrier": row["carrier"],
+        "flight_number": row["flight_number"],
+        "origin": row["origin"],
+        "destination": row["destination"],
+        "departure_at": row["departure_at"],
+        "arrival_at": row["arrival_at"],
+        "status": row["status"],
+        "gate": row["gate"],
+        "seats_economy": seats["economy"],
+        "seats_premium": seats["premium"],
+        "seats_business": seats["business"],
+    }
 
 
 def _fare(row: dict[str, Any]) -> dict[str, Any]:
-    return {name: row[name] for name in ("flight_id", "cabin", "fare_class", "amount", "currency",
-                                         "refundable", "change_fee", "baggage_kg")}
+    return {
+        name: row[name]
+        for name in (
+            "flight_id",
+            "cabin",
+            "fare_class",
+            "amount",
+            "currency",
+            "refundable",
+            "change_fee",
+            "baggage_kg",
+        )
+    }
 
 
 def _hotel(row: dict[str, Any]) -> dict[str, Any]:
-    return {name: row[name] for name in ("name", "city", "address", "stars", "amenities",
-                                         "latitude", "longitude")}
+    return {
+        name: row[name]
+        for name in ("name", "city", "address", "stars", "amenities", "latitude", "longitude")
+    }
 
 
 def _rate(row: dict[str, Any]) -> dict[str, Any]:
-    return {name: row[name] for name in ("hotel_id", "night", "room_type", "rooms_available",
-                                         "amount", "currency", "refundable")}
+    return {
+        name: row[name]
+        for name in (
+            "hotel_id",
+            "night",
+            "room_type",
+            "rooms_available",
+            "amount",
+            "currency",
+            "refundable",
+        )
+    }
 
 
 MODELS: dict[str, tuple[type[models.Model], Fields]] = {
@@ -57,9 +88,11 @@ MODELS: dict[str, tuple[type[models.Model], Fields]] = {
 
 def naive_handler(model: type[models.Model], fields: Fields) -> Callable[[list[ChangeEvent]], int]:
     manager = model.with_deleted  # type: ignore[attr-defined]
-    data_fields = [f.name for f in model._meta.concrete_fields
-                   if not f.primary_key and f.name not in {"version", "as_of", "deleted",
-                                                           "applied_at"}]
+    data_fields = [
+        f.name
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.name not in {"version", "as_of", "deleted", "applied_at"}
+    ]
 
     def handle(events: list[ChangeEvent]) -> int:
         applied = 0
@@ -68,8 +101,12 @@ def naive_handler(model: type[models.Model], fields: Fields) -> Callable[[list[C
             if stored is not None and stored >= event.lsn:
                 continue  # a duplicate or a stale replay
             values = dict.fromkeys(data_fields) if event.row is None else fields(event.row)
-            values.update(version=event.lsn, as_of=ms_to_datetime(event.source_ts_ms),
-                          deleted=event.is_delete, applied_at=timezone.now())
+            values.update(
+                version=event.lsn,
+                as_of=ms_to_datetime(event.source_ts_ms),
+                deleted=event.is_delete,
+                applied_at=timezone.now(),
+            )
             manager.update_or_create(pk=event.key, defaults=values)
             applied += 1
         return applied

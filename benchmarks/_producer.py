@@ -49,10 +49,12 @@ class RoutingProducer:
 def main() -> None:
     config = json.loads(sys.argv[1])
     now = datetime.fromtimestamp(config["now"], UTC)
-    world = generate_world(WorldSpec().scaled(config["world_fraction"]), seed=config["seed"],
-                           now=now)
-    producer = RoutingProducer(make_producer(config["bootstrap_servers"], **PRODUCER_TUNING),
-                               config["topics"])
+    world = generate_world(
+        WorldSpec().scaled(config["world_fraction"]), seed=config["seed"], now=now
+    )
+    producer = RoutingProducer(
+        make_producer(config["bootstrap_servers"], **PRODUCER_TUNING), config["topics"]
+    )
     go = threading.Event()
 
     def wait_for_go() -> None:
@@ -65,22 +67,37 @@ def main() -> None:
         print(line, file=sys.stderr, flush=True)
 
     print("READY", flush=True)
-    warm_kinds = run_changes(producer, world, rate=config["rate"], stop_event=go,
-                             seed=config["seed"], report=report)
+    warm_kinds = run_changes(
+        producer, world, rate=config["rate"], stop_event=go, seed=config["seed"], report=report
+    )
     warm_events = dict(producer.events)
     measure_start_ms = time.time() * 1000
     print(f"MEASURE {measure_start_ms:.3f}", flush=True)
-    kinds = run_changes(producer, world, rate=config["rate"], duration_s=config["seconds"],
-                        seed=config["seed"] + 1, report=report)
+    kinds = run_changes(
+        producer,
+        world,
+        rate=config["rate"],
+        duration_s=config["seconds"],
+        seed=config["seed"] + 1,
+        report=report,
+    )
     measure_end_ms = time.time() * 1000
     producer.producer.close(timeout=30)
     measured_events = {t: producer.events[t] - warm_events.get(t, 0) for t in producer.events}
-    print(json.dumps({
-        "measure_start_ms": measure_start_ms, "measure_end_ms": measure_end_ms,
-        "records": dict(producer.records), "measured_events": measured_events,
-        "warmup_events": sum(warm_events.values()), "kinds": dict(kinds),
-        "warmup_kinds": dict(warm_kinds),
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "measure_start_ms": measure_start_ms,
+                "measure_end_ms": measure_end_ms,
+                "records": dict(producer.records),
+                "measured_events": measured_events,
+                "warmup_events": sum(warm_events.values()),
+                "kinds": dict(kinds),
+                "warmup_kinds": dict(warm_kinds),
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

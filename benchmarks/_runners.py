@@ -32,15 +32,24 @@ def runtime_config(**overrides: Any) -> RuntimeConfig:
 def isolated(spec: StreamSpec, *, run: str = "", **changes: Any) -> StreamSpec:
     """The same stream on its own fresh topic and group (as tests/streaming.py does)."""
     suffix = f"{run}{uuid.uuid4().hex[:8]}"
-    fresh = replace(spec, contract_topic=f"{spec.contract_topic}.bench.{suffix}",
-                    contract_group=f"{spec.contract_group}.bench.{suffix}", **changes)
-    create_topics(bootstrap_servers=servers(), partitions=settings.KAFKA_TOPIC_PARTITIONS,
-                  replication_factor=1, topics=[fresh.topic, fresh.dlq_topic])
+    fresh = replace(
+        spec,
+        contract_topic=f"{spec.contract_topic}.bench.{suffix}",
+        contract_group=f"{spec.contract_group}.bench.{suffix}",
+        **changes,
+    )
+    create_topics(
+        bootstrap_servers=servers(),
+        partitions=settings.KAFKA_TOPIC_PARTITIONS,
+        replication_factor=1,
+        topics=[fresh.topic, fresh.dlq_topic],
+    )
     return fresh
 
 
-def produce(topic_records: dict[str, list[tuple[bytes, bytes | None]]],
-            **producer_config: Any) -> float:
+def produce(
+    topic_records: dict[str, list[tuple[bytes, bytes | None]]], **producer_config: Any
+) -> float:
     """Send pre-encoded records (keyed, so per-key order holds); returns the seconds taken."""
     started = time.monotonic()
     producer = make_raw_producer(servers(), **producer_config)
@@ -65,21 +74,27 @@ class Timings:
 
     def as_dict(self) -> dict[str, Any]:
         sizes = self.batch_sizes
-        return {"poll_s": round(self.poll_s, 3), "process_s": round(self.process_s, 3),
-                "apply_s": round(self.apply_s, 3), "record_stats_s": round(self.record_s, 3),
-                "commit_offsets_s": round(self.offsets_s, 3),
-                "decode_and_rest_s": round(self.process_s - self.apply_s - self.record_s
-                                           - self.offsets_s, 3),
-                "batches": len(sizes),
-                "mean_batch": round(sum(sizes) / len(sizes), 1) if sizes else 0}
+        return {
+            "poll_s": round(self.poll_s, 3),
+            "process_s": round(self.process_s, 3),
+            "apply_s": round(self.apply_s, 3),
+            "record_stats_s": round(self.record_s, 3),
+            "commit_offsets_s": round(self.offsets_s, 3),
+            "decode_and_rest_s": round(
+                self.process_s - self.apply_s - self.record_s - self.offsets_s, 3
+            ),
+            "batches": len(sizes),
+            "mean_batch": round(sum(sizes) / len(sizes), 1) if sizes else 0,
+        }
 
 
 class BenchRunner(StreamRunner):
     """A StreamRunner that records when it first got records, when each batch committed, the
     (commit time, event times) of every batch if asked, and time spent per phase."""
 
-    def __init__(self, spec: StreamSpec, config: RuntimeConfig, *,
-                 capture_latency: bool = False) -> None:
+    def __init__(
+        self, spec: StreamSpec, config: RuntimeConfig, *, capture_latency: bool = False
+    ) -> None:
         super().__init__(spec, config, client_id=f"bench-{spec.name}")
         self.capture_latency = capture_latency
         self.records_done = 0
@@ -149,8 +164,12 @@ class RunnerThreads:
     def __init__(self, runners: list[BenchRunner]) -> None:
         self.runners = runners
         self.errors: dict[str, BaseException] = {}
-        self.threads = [threading.Thread(target=self._run, args=(runner,), daemon=True,
-                                         name=f"runner-{runner.spec.name}") for runner in runners]
+        self.threads = [
+            threading.Thread(
+                target=self._run, args=(runner,), daemon=True, name=f"runner-{runner.spec.name}"
+            )
+            for runner in runners
+        ]
 
     def _run(self, runner: BenchRunner) -> None:
         try:
@@ -181,7 +200,9 @@ def table_state(table: str) -> tuple[int, int, int]:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*), count(*) FILTER (WHERE deleted), "
-                       f"coalesce(sum(version), 0) FROM {table}")
+        cursor.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE deleted), "
+            f"coalesce(sum(version), 0) FROM {table}"
+        )
         rows, deleted, version_sum = cursor.fetchone()
     return int(rows), int(deleted), int(version_sum)

@@ -70,8 +70,11 @@ def start_stack() -> bool:
     stack.start()
     _stack = stack
     os.environ.update(stack.environment())
-    print(f"embedded stack up in {time.monotonic() - started:.1f}s: {stack.postgres.url}, "
-          f"kafka {stack.kafka.bootstrap}", flush=True)
+    print(
+        f"embedded stack up in {time.monotonic() - started:.1f}s: {stack.postgres.url}, "
+        f"kafka {stack.kafka.bootstrap}",
+        flush=True,
+    )
     return True
 
 
@@ -145,10 +148,14 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     info: dict[str, Any] = {
-        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+        "nproc": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
         else os.cpu_count(),
-        "cpu_count": os.cpu_count(), "cpu_model": model, "memory_gb": round(memory_kb / 2**20, 1),
-        "python": platform.python_version(), "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gb": round(memory_kb / 2**20, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
         "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
     }
     info["libraries"] = _libraries()
@@ -174,8 +181,7 @@ def _libraries() -> dict[str, str]:
     try:
         from kafka.record import util
 
-        found["kafka_crc32c"] = "C (crc32c package)" if util.crc32c_c is not None \
-            else "pure Python"
+        found["kafka_crc32c"] = "C (crc32c package)" if util.crc32c_c is not None else "pure Python"
     except ImportError:
         pass
     try:
@@ -220,15 +226,24 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str =
         return str(value)
 
     cells = [[cell(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
-              for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
+    ]
     lines = [title] if title else []
-    lines.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w)
-                           for i, (h, w) in enumerate(zip(headers, widths, strict=True))))
+    lines.append(
+        "  ".join(
+            h.ljust(w) if i == 0 else h.rjust(w)
+            for i, (h, w) in enumerate(zip(headers, widths, strict=True))
+        )
+    )
     lines.append("  ".join("-" * w for w in widths))
     for row in cells:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
     return "\n".join(lines)
 
 

@@ -52,21 +52,30 @@ class Workload:
         return sum(len(records) for records in self.records.values())
 
     def summary(self) -> dict[str, Any]:
-        versions = {topic: round(len(recs) / max(1, self.expected[topic].rows), 2)
-                    for topic, recs in self.records.items()}
+        versions = {
+            topic: round(len(recs) / max(1, self.expected[topic].rows), 2)
+            for topic, recs in self.records.items()
+        }
         return {
             "records": self.total,
             "records_per_topic": {topic: len(recs) for topic, recs in self.records.items()},
             "final_rows_per_topic": {t: s.rows for t, s in self.expected.items()},
             "final_deleted_per_topic": {t: s.deleted for t, s in self.expected.items()},
             "records_per_key": versions,
-            "ops": dict(self.ops), "kinds": dict(self.kinds.most_common()),
+            "ops": dict(self.ops),
+            "kinds": dict(self.kinds.most_common()),
             "snapshot_world_rows": self.world_rows,
         }
 
 
-def build_mixed(events: int, *, seed: int = 7, snapshot_share: float = 0.4,
-                faults: Faults = NOISE, now: datetime | None = None) -> Workload:
+def build_mixed(
+    events: int,
+    *,
+    seed: int = 7,
+    snapshot_share: float = 0.4,
+    faults: Faults = NOISE,
+    now: datetime | None = None,
+) -> Workload:
     """About `snapshot_share` of `events` as the snapshot of a world sized for it, the rest
     changes; exactly `events` records in total."""
     fraction = min(1.0, snapshot_share * events / FULL_WORLD_ROWS)
@@ -98,6 +107,8 @@ def workload_of(items: list[Change], *, world_rows: dict[str, int] | None = None
             latest[item.topic][key] = (lsn, item.value["op"] == "d")
     for topic, keys in latest.items():
         workload.expected[topic] = TableState(
-            rows=len(keys), deleted=sum(1 for _, deleted in keys.values() if deleted),
-            version_sum=sum(lsn for lsn, _ in keys.values()))
+            rows=len(keys),
+            deleted=sum(1 for _, deleted in keys.values() if deleted),
+            version_sum=sum(lsn for lsn, _ in keys.values()),
+        )
     return workload

@@ -71,10 +71,16 @@ def make_queries(world: Any, count: int, seed: int) -> list[dict[str, Any]]:
             origin, destination = rng.choice(routes)
             day = world.start + timedelta(days=rng.choice((-1, world.days, world.days + 30)))
             kind = "outside_horizon"
-        queries.append({"origin": origin, "destination": destination, "day": day,
-                        "cabin": rng.choices(CABIN_CHOICES, weights=CABIN_WEIGHTS)[0],
-                        "passengers": rng.choices(PASSENGERS, weights=PASSENGER_WEIGHTS)[0],
-                        "kind": kind})
+        queries.append(
+            {
+                "origin": origin,
+                "destination": destination,
+                "day": day,
+                "cabin": rng.choices(CABIN_CHOICES, weights=CABIN_WEIGHTS)[0],
+                "passengers": rng.choices(PASSENGERS, weights=PASSENGER_WEIGHTS)[0],
+                "kind": kind,
+            }
+        )
     return queries
 
 
@@ -84,9 +90,13 @@ def run_pass(queries: list[dict[str, Any]]) -> tuple[list[float], list[int]]:
     timings, offers = [], []
     for query in queries:
         started = time.perf_counter_ns()
-        result = flights_search(origin=query["origin"], destination=query["destination"],
-                                day=query["day"], cabin=query["cabin"],
-                                passengers=query["passengers"])
+        result = flights_search(
+            origin=query["origin"],
+            destination=query["destination"],
+            day=query["day"],
+            cabin=query["cabin"],
+            passengers=query["passengers"],
+        )
         timings.append((time.perf_counter_ns() - started) / 1e6)
         offers.append(len(result))
     return timings, offers
@@ -102,9 +112,13 @@ def count_queries(queries: list[dict[str, Any]]) -> tuple[Counter[int], list[str
     example: list[str] = []
     for query in queries:
         with CaptureQueriesContext(connection) as captured:
-            offers = flights_search(origin=query["origin"], destination=query["destination"],
-                                    day=query["day"], cabin=query["cabin"],
-                                    passengers=query["passengers"])
+            offers = flights_search(
+                origin=query["origin"],
+                destination=query["destination"],
+                day=query["day"],
+                cabin=query["cabin"],
+                passengers=query["passengers"],
+            )
         counts[len(captured.captured_queries)] += 1
         if not example and len(offers) >= 2:
             example = [q["sql"] for q in captured.captured_queries]
@@ -124,10 +138,13 @@ def explain(sqls: list[str]) -> list[str]:
 
 def figures(timings: list[float]) -> dict[str, float]:
     ordered = sorted(timings)
-    return {"p50": round(_stack.quantile(ordered, 0.5), 3),
-            "p95": round(_stack.quantile(ordered, 0.95), 3),
-            "p99": round(_stack.quantile(ordered, 0.99), 3),
-            "max": round(ordered[-1], 3), "mean": round(sum(ordered) / len(ordered), 3)}
+    return {
+        "p50": round(_stack.quantile(ordered, 0.5), 3),
+        "p95": round(_stack.quantile(ordered, 0.95), 3),
+        "p99": round(_stack.quantile(ordered, 0.99), 3),
+        "max": round(ordered[-1], 3),
+        "mean": round(sum(ordered) / len(ordered), 3),
+    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -138,13 +155,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     begun = time.monotonic()
     _stack.truncate_inventory()
-    world = generate_world(WorldSpec(days=args.days, routes=args.routes, cities=0), seed=args.seed,
-                           now=datetime.now(UTC))
+    world = generate_world(
+        WorldSpec(days=args.days, routes=args.routes, cities=0),
+        seed=args.seed,
+        now=datetime.now(UTC),
+    )
     load = load_world(world, tables=["flights", "fares"])
     _stack.analyze()
-    print(f"loaded {world.size()['flights']:,} flights and {world.size()['fares']:,} fares in "
-          f"{load['decode_s'] + load['apply_s']:.1f}s (decode {load['decode_s']}s, "
-          f"apply {load['apply_s']}s); ANALYZE done", flush=True)
+    print(
+        f"loaded {world.size()['flights']:,} flights and {world.size()['fares']:,} fares in "
+        f"{load['decode_s'] + load['apply_s']:.1f}s (decode {load['decode_s']}s, "
+        f"apply {load['apply_s']}s); ANALYZE done",
+        flush=True,
+    )
 
     queries = make_queries(world, args.queries, args.seed)
     warm_timings, offers = run_pass(queries)  # warm-up: caches, plans, connection
@@ -161,20 +184,32 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     medians = {key: _stack.median([run[key] for run in runs]) for key in ("p50", "p95", "p99")}
     result = {
-        "benchmark": "flight_search", "date": _stack.now_iso(), "machine": _stack.machine(),
+        "benchmark": "flight_search",
+        "date": _stack.now_iso(),
+        "machine": _stack.machine(),
         "parameters": {k: v for k, v in vars(args).items() if k != "output"},
-        "data": {"flights": world.size()["flights"], "fares": world.size()["fares"],
-                 "routes": len(world.routes), "days": world.days, "load": load},
-        "queries": {"count": len(queries), "kinds": dict(Counter(q["kind"] for q in queries)),
-                    "cabins": dict(Counter(str(q["cabin"]) for q in queries)),
-                    "mean_offers": round(sum(offers) / len(offers), 2),
-                    "empty_results": sum(1 for n in offers if n == 0),
-                    "examples": [{**q, "day": q["day"].isoformat()} for q in queries[:5]]},
+        "data": {
+            "flights": world.size()["flights"],
+            "fares": world.size()["fares"],
+            "routes": len(world.routes),
+            "days": world.days,
+            "load": load,
+        },
+        "queries": {
+            "count": len(queries),
+            "kinds": dict(Counter(q["kind"] for q in queries)),
+            "cabins": dict(Counter(str(q["cabin"]) for q in queries)),
+            "mean_offers": round(sum(offers) / len(offers), 2),
+            "empty_results": sum(1 for n in offers if n == 0),
+            "examples": [{**q, "day": q["day"].isoformat()} for q in queries[:5]],
+        },
         "warmup_pass_ms": figures(warm_timings),
-        "runs": runs, "medians": medians,
+        "runs": runs,
+        "medians": medians,
         "last_pass_by_kind_ms": {kind: figures(values) for kind, values in by_kind.items()},
         "queries_per_search": {str(k): v for k, v in sorted(query_counts.items())},
-        "example_sql": example_sql, "explain": plans,
+        "example_sql": example_sql,
+        "explain": plans,
         "target": {"p95_ms": TARGET_P95_MS},
         "total_runtime_s": round(time.monotonic() - begun, 1),
     }
@@ -184,25 +219,42 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 def report(result: dict[str, Any]) -> None:
-    rows = [["warm-up pass", *(result["warmup_pass_ms"][k] for k in ("p50", "p95", "p99", "max",
-                                                                      "mean"))]]
-    rows += [[f"timed pass {run['pass']}", run["p50"], run["p95"], run["p99"], run["max"],
-              run["mean"]] for run in result["runs"]]
-    rows += [[f"  {kind} (last pass)", f["p50"], f["p95"], f["p99"], f["max"], f["mean"]]
-             for kind, f in result["last_pass_by_kind_ms"].items()]
+    rows = [
+        [
+            "warm-up pass",
+            *(result["warmup_pass_ms"][k] for k in ("p50", "p95", "p99", "max", "mean")),
+        ]
+    ]
+    rows += [
+        [f"timed pass {run['pass']}", run["p50"], run["p95"], run["p99"], run["max"], run["mean"]]
+        for run in result["runs"]
+    ]
+    rows += [
+        [f"  {kind} (last pass)", f["p50"], f["p95"], f["p99"], f["max"], f["mean"]]
+        for kind, f in result["last_pass_by_kind_ms"].items()
+    ]
     data, queries = result["data"], result["queries"]
     print()
-    print(_stack.table(["flights_search (ms)", "p50", "p95", "p99", "max", "mean"], rows,
-                       title=f"Flight search over {data['flights']:,} flights / "
-                             f"{data['fares']:,} fares, {queries['count']:,} queries "
-                             f"({queries['mean_offers']} offers on average, "
-                             f"{queries['empty_results']} empty)"))
+    print(
+        _stack.table(
+            ["flights_search (ms)", "p50", "p95", "p99", "max", "mean"],
+            rows,
+            title=f"Flight search over {data['flights']:,} flights / "
+            f"{data['fares']:,} fares, {queries['count']:,} queries "
+            f"({queries['mean_offers']} offers on average, "
+            f"{queries['empty_results']} empty)",
+        )
+    )
     medians = result["medians"]
-    print(f"\nmedian over passes: p50 {medians['p50']:.2f} ms, p95 {medians['p95']:.2f} ms, "
-          f"p99 {medians['p99']:.2f} ms (target p95 < {TARGET_P95_MS:.0f} ms: "
-          f"{'MET' if medians['p95'] < TARGET_P95_MS else 'MISSED'})")
-    print("SQL queries per search: " + ", ".join(
-        f"{n} queries x {count}" for n, count in result["queries_per_search"].items()))
+    print(
+        f"\nmedian over passes: p50 {medians['p50']:.2f} ms, p95 {medians['p95']:.2f} ms, "
+        f"p99 {medians['p99']:.2f} ms (target p95 < {TARGET_P95_MS:.0f} ms: "
+        f"{'MET' if medians['p95'] < TARGET_P95_MS else 'MISSED'})"
+    )
+    print(
+        "SQL queries per search: "
+        + ", ".join(f"{n} queries x {count}" for n, count in result["queries_per_search"].items())
+    )
 
 
 if __name__ == "__main__":

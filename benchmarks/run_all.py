@@ -36,22 +36,37 @@ def summary(name: str, result: dict[str, Any]) -> dict[str, Any]:
     medians = result.get("medians", {})
     if name == "apply_throughput":
         eps = medians["set_based"]["events_per_s"]
-        ratio = medians.get("ratio_set_based_vs_naive")
-        return {"events_per_s": eps, "naive_events_per_s": medians.get("naive", {}).get(
-                    "events_per_s"), "ratio_vs_naive": ratio,
-                "ratio_same_sample": medians.get("ratio_matched_sample"),
-                "events_per_s_incl_group_join": medians["set_based"]["events_per_s_incl_join"],
-                "target_events_per_s_met": eps >= 20_000,
-                "target_ratio_met": ratio is not None and ratio >= 10}
+        # Judged like for like: both handlers on the same records.
+        ratio = medians.get("ratio_matched_sample", medians.get("ratio_set_based_vs_naive"))
+        return {
+            "events_per_s": eps,
+            "naive_events_per_s": medians.get("naive", {}).get("events_per_s"),
+            "ratio_vs_naive_100k_run": medians.get("ratio_set_based_vs_naive"),
+            "ratio_same_sample": medians.get("ratio_matched_sample"),
+            "events_per_s_incl_group_join": medians["set_based"]["events_per_s_incl_join"],
+            "target_events_per_s_met": eps >= 20_000,
+            "target_ratio_met": ratio is not None and ratio >= 10,
+        }
     if name == "freshness":
         latency, runtime = result["latency_ms"], result["runtime_histogram_ms"]
-        return {"p50_ms": latency["p50"], "p95_ms": latency["p95"], "p99_ms": latency["p99"],
-                "events": latency["events"], "rate": result["achieved_rate"],
-                "runtime_histogram_p95_ms": runtime["p95"],
-                "target_p95_met": latency["p95"] < 500, "target_p99_met": latency["p99"] < 1000}
-    return {"p50_ms": medians["p50"], "p95_ms": medians["p95"], "p99_ms": medians["p99"],
-            "queries_per_search": result["queries_per_search"],
-            "target_p95_met": medians["p95"] < 10}
+        return {
+            "p50_ms": latency["p50"],
+            "p95_ms": latency["p95"],
+            "p99_ms": latency["p99"],
+            "events": latency["events"],
+            "rate": result["achieved_rate"],
+            "runtime_histogram_p95_ms": runtime["p95"],
+            # An event never committed has no latency: it fails the target, not the sample.
+            "target_p95_met": result["drained"] and latency["p95"] < 500,
+            "target_p99_met": result["drained"] and latency["p99"] < 1000,
+        }
+    return {
+        "p50_ms": medians["p50"],
+        "p95_ms": medians["p95"],
+        "p99_ms": medians["p99"],
+        "queries_per_search": result["queries_per_search"],
+        "target_p95_met": medians["p95"] < 10,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,8 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     failures: dict[str, str] = {}
     for name in selected:
         output = f"{name}.json"
-        command = [sys.executable, str(Path(__file__).with_name(f"{name}.py")), "--output", output,
-                   *(QUICK_ARGS[name] if args.quick else [])]
+        command = [
+            sys.executable,
+            str(Path(__file__).with_name(f"{name}.py")),
+            "--output",
+            output,
+            *(QUICK_ARGS[name] if args.quick else []),
+        ]
         print(f"\n=== {name}: {' '.join(command[1:])}", flush=True)
         began = time.monotonic()
         try:
@@ -86,9 +106,15 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = json.loads((_stack.RESULTS / output).read_text())
 
     summaries = {name: summary(name, result) for name, result in results.items()}
-    payload = {"date": _stack.now_iso(), "machine": _stack.machine(), "quick": args.quick,
-               "summary": summaries, "failures": failures, "results": results,
-               "total_runtime_s": round(time.monotonic() - started, 1)}
+    payload = {
+        "date": _stack.now_iso(),
+        "machine": _stack.machine(),
+        "quick": args.quick,
+        "summary": summaries,
+        "failures": failures,
+        "results": results,
+        "total_runtime_s": round(time.monotonic() - started, 1),
+    }
     _stack.write_result("latest.json", payload)
     print("\n=== summary")
     for name, figures in summaries.items():
