@@ -8,43 +8,18 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 
-from travelbot.streams.kafka import create_topics, make_raw_producer
+from tests.streaming import isolated, runtime_config, servers
+from travelbot.streams.kafka import make_raw_producer
 from travelbot.streams.registry import StreamSpec
 from travelbot.streams.runtime import DecodedBatch, RuntimeConfig, StreamRunner
 
-
-def servers() -> list[str]:
-    return list(settings.KAFKA_BOOTSTRAP_SERVERS)
-
-
-def runtime_config(**overrides: Any) -> RuntimeConfig:
-    return replace(RuntimeConfig.from_settings(), **overrides)
-
-
-def isolated(spec: StreamSpec, *, run: str = "", **changes: Any) -> StreamSpec:
-    """The same stream on its own fresh topic and group (as tests/streaming.py does)."""
-    suffix = f"{run}{uuid.uuid4().hex[:8]}"
-    fresh = replace(
-        spec,
-        contract_topic=f"{spec.contract_topic}.bench.{suffix}",
-        contract_group=f"{spec.contract_group}.bench.{suffix}",
-        **changes,
-    )
-    create_topics(
-        bootstrap_servers=servers(),
-        partitions=settings.KAFKA_TOPIC_PARTITIONS,
-        replication_factor=1,
-        topics=[fresh.topic, fresh.dlq_topic],
-    )
-    return fresh
+__all__ = ["isolated", "runtime_config", "servers"]  # shared with the test suite
 
 
 def produce(

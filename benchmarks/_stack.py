@@ -213,7 +213,8 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     path = RESULTS / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    print(f"wrote {path.relative_to(ROOT)}", flush=True)
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    print(f"wrote {shown}", flush=True)
     return path
 
 

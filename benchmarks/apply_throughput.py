@@ -73,7 +73,7 @@ def measure(workload: Any, *, handler: str, label: str, args: argparse.Namespace
     from inventory.streams import STREAMS
 
     _stack.truncate_inventory()
-    specs = {spec.contract_topic: isolated(spec, run=label) for spec in STREAMS}
+    specs = {spec.contract_topic: isolated(spec, label=f"bench.{label}") for spec in STREAMS}
     if handler == "naive":
         specs = {topic: naive_spec(spec) for topic, spec in specs.items()}
     producer_config: dict[str, Any] = {"linger_ms": 20, "batch_size": 256 * 1024}

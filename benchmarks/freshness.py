@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"preloaded {world.size()} in {preload['decode_s'] + preload['apply_s']:.1f}s", flush=True
     )
 
-    specs = {spec.contract_topic: isolated(spec, run="fresh") for spec in STREAMS}
+    specs = {spec.contract_topic: isolated(spec, label="bench.fresh") for spec in STREAMS}
     overrides = (
         {} if args.fetch_max_wait_ms is None else {"fetch_max_wait_ms": args.fetch_max_wait_ms}
     )

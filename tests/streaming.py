@@ -18,9 +18,9 @@ from travelbot.streams.registry import StreamSpec
 from travelbot.streams.runtime import RuntimeConfig, StreamRunner
 
 
-def isolated(spec: StreamSpec) -> StreamSpec:
-    """The same stream on its own fresh topic and group, so tests do not share offsets."""
-    suffix = uuid.uuid4().hex[:8]
+def isolated(spec: StreamSpec, *, label: str = "") -> StreamSpec:
+    """The same stream on its own fresh topic and group, so runs do not share offsets."""
+    suffix = f"{label}{uuid.uuid4().hex[:8]}"
     isolated_spec = replace(
         spec,
         contract_topic=f"{spec.contract_topic}.{suffix}",
@@ -28,7 +28,7 @@ def isolated(spec: StreamSpec) -> StreamSpec:
     )
     create_topics(
         bootstrap_servers=servers(),
-        partitions=3,
+        partitions=settings.KAFKA_TOPIC_PARTITIONS,
         replication_factor=1,
         topics=[isolated_spec.topic, isolated_spec.dlq_topic],
     )
