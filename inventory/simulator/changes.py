@@ -8,13 +8,12 @@ and `RawRecord` (bytes that break the contract on purpose) for the raw producer.
 from __future__ import annotations
 
 import bisect
-import json
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from inventory import contract
@@ -22,21 +21,26 @@ from inventory.simulator.world import (
     AMENITIES,
     BOARDING_LEAD,
     CABINS,
+    GATE_LEAD,
     ROOM_TYPES,
     TABLES,
+    USD_RATE,
     Row,
     World,
     add_flight,
     departure_on,
+    fare_base_usd,
     iso,
     make_service,
     money,
     parse_iso,
     random_gate,
+    rate_base,
     rate_row,
 )
 from travelbot.streams.envelope import MAX_RECORD_BYTES, make_change
 from travelbot.streams.fields import Parser
+from travelbot.streams.kafka import encode_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +98,16 @@ class Faults:
 
 NO_FAULTS = Faults()
 MALFORMED_KINDS = ("not_json", "wrong_type", "missing_key_field", "unknown_op", "oversized")
-# Relative frequency of each change; seat sales and price moves dominate real feeds.
+# Relative frequency of each change; seat sales and price moves dominate real feeds. Delays,
+# gate changes and cancellations only touch the few hundred flights near departure, so their
+# weights are small: at 20 events/s about a third of flights get a delay, fewer a gate change.
 KIND_WEIGHTS: dict[str, float] = {
     "seat_sale": 26,
     "fare_move": 22,
-    "delay": 3,
-    "gate_change": 3,
+    "delay": 0.02,
+    "gate_change": 0.02,
     "progress": 6,
-    "cancellation": 0.5,
+    "cancellation": 0.05,
     "new_flight": 0.5,
     "withdrawn_flight": 0.5,
     "rate_move": 20,
@@ -114,6 +120,21 @@ OPEN = ("scheduled", "delayed")
 STATUS_RANK = {"scheduled": 0, "delayed": 0, "boarding": 1, "departed": 2, "arrived": 3}
 PROGRESSION = ("boarding", "departed", "arrived")
 DELAY_MINUTES = (15, 20, 30, 45, 60, 90, 120, 180)
+# A flight is delayed at most this long past its first scheduled departure, then it flies.
+MAX_DELAY = timedelta(hours=6)
+# Delays are announced for flights departing within this long.
+DELAY_AHEAD = timedelta(hours=6)
+CANCEL_AHEAD = timedelta(hours=48)
+# No more cancellations while this share of the flights departing within CANCEL_AHEAD is.
+MAX_CANCELLED_SHARE = 0.02
+# Longer than any flight: a flight departed this long ago has arrived.
+LONGEST_FLIGHT = timedelta(hours=20)
+# Price random walks take this fraction of the way back to the base price at each move, so
+# prices wander around it (roughly 0.6-1.6x) instead of drifting off over days.
+PRICE_REVERSION = 0.15
+# New flights and rates are skipped above, withdrawals below, the world's size at start by
+# this fraction: the two balance and the world stays the same size over a long run.
+SIZE_SLACK = 0.01
 PICK_TRIES = 30
 # A world where nothing can change any more (all flights gone, say) ends the stream.
 MAX_IDLE_STEPS = 10_000
@@ -167,10 +188,6 @@ def _next_status(flight: Row, now: str, boarding_from: str) -> str | None:
     return PROGRESSION[rank] if due > rank else None
 
 
-def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def _wrong_types(table: str, row: Row) -> Row:
     """The row with one field in a plausible but wrong JSON type."""
     if table in ("fares", "hotel_rates"):
@@ -186,21 +203,21 @@ def malformed_record(change: Change, variant: str) -> RawRecord:
     source = SOURCE_BY_TOPIC[change.topic]
     row = change.value["after"] or change.value["before"]
     envelope = {**change.value, "op": "u", "before": None, "after": row}
-    key: bytes | None = _json_bytes(change.key)
-    if variant == "not_json":
-        value = _json_bytes(envelope)
-        value = value[: len(value) // 2]  # a record cut short
-    elif variant == "wrong_type":
-        value = _json_bytes({**envelope, "after": _wrong_types(source.table, row)})
+    key: Any = change.key
+    if variant == "wrong_type":
+        envelope["after"] = _wrong_types(source.table, row)
     elif variant == "missing_key_field":
-        key, value = _json_bytes({"id": change.key[source.key_field]}), _json_bytes(envelope)
+        key = {"id": change.key[source.key_field]}
     elif variant == "unknown_op":
-        value = _json_bytes({**envelope, "op": "update"})
+        envelope["op"] = "update"
     elif variant == "oversized":
-        value = _json_bytes({**envelope, "after": {**row, "notes": "x" * MAX_RECORD_BYTES}})
-    else:
+        envelope["after"] = {**row, "notes": "x" * MAX_RECORD_BYTES}
+    elif variant != "not_json":
         raise ValueError(f"unknown malformed variant {variant!r}")
-    return RawRecord(change.topic, key, value, f"malformed_{variant}")
+    value = encode_json(envelope) or b""
+    if variant == "not_json":
+        value = value[: len(value) // 2]  # a record cut short
+    return RawRecord(change.topic, encode_json(key), value, f"malformed_{variant}")
 
 
 class ChangeGenerator:
@@ -208,6 +225,8 @@ class ChangeGenerator:
 
     Every change is applied to the world, so the after of one event is the before of the next
     event of that key. `clock` gives the simulated now (epoch seconds) for flight progression.
+    Memory stays bounded over any run: apart from the world, only the last `replay_memory`
+    superseded events are kept (and only when replays are asked for).
     """
 
     def __init__(
@@ -218,25 +237,33 @@ class ChangeGenerator:
         faults: Faults = NO_FAULTS,
         clock: Callable[[], float] = time.time,
         replay_memory: int = 2000,
+        weights: Mapping[str, float] = KIND_WEIGHTS,
     ) -> None:
         self.world = world
         self.rng = random.Random(seed)
         self.faults = faults
         self.clock = clock
-        self._last: dict[tuple[str, str], Change] = {}
-        self._superseded: deque[Change] = deque(maxlen=replay_memory)
-        self._kinds = list(KIND_WEIGHTS)
-        self._weights = list(KIND_WEIGHTS.values())
+        # Older events of keys since changed: what a stale replay resends.
+        self.superseded: deque[Change] = deque(maxlen=replay_memory)
+        self._sizes = world.size()
+        self._kinds = [kind for kind, weight in weights.items() if weight > 0]
+        self._weights = [weights[kind] for kind in self._kinds]
         self._makers: dict[str, Callable[[datetime], list[Change]]] = {
-            kind: getattr(self, f"_{kind}") for kind in KIND_WEIGHTS
+            kind: getattr(self, f"_{kind}") for kind in self._kinds
         }
 
     def __iter__(self) -> Iterator[Item]:
+        for items in self.steps():
+            yield from items
+
+    def steps(self) -> Iterator[list[Item]]:
+        """The non-empty steps; a publisher that stops between steps never splits a change."""
         idle = 0
         while idle < MAX_IDLE_STEPS:
             items = self.step()
             idle = 0 if items else idle + 1
-            yield from items
+            if items:
+                yield items
 
     def step(self) -> list[Item]:
         """One change (a few events for a withdrawn flight) followed by any injected faults."""
@@ -252,21 +279,19 @@ class ChangeGenerator:
         row = after if after is not None else before
         assert row is not None
         key = row[SOURCES[table].key_field]
-        prior = self._last.get((table, key)) or self._snapshot_event(table, key, before)
+        old_lsn = self.world.versions[table].get(key)
+        if self.faults.replay_ratio and before is not None and old_lsn is not None:
+            self.superseded.append(self._event_at(table, key, before, old_lsn))
         change = emit(self.world, table, op=op, before=before, after=after, kind=kind)
-        if prior is not None:
-            self._superseded.append(prior)
-        self._last[(table, key)] = change
+        if after is None:  # deleted: only the world's rows remember what existed
+            del self.world.versions[table][key]
         return change
 
-    def _snapshot_event(self, table: str, key: str, row: Row | None) -> Change | None:
-        """The snapshot event this process sent for `key`: `emit` derives it all from the lsn."""
-        lsn = self.world.versions[table].get(key)
-        if lsn is None or row is None:
-            return None
+    def _event_at(self, table: str, key: str, row: Row, lsn: int) -> Change:
+        """The event that made `row` current at `lsn`; `emit` derives all else from the lsn."""
         source = SOURCES[table]
         value = make_change(
-            op="r",
+            op="u",
             after=row,
             before=None,
             system=source.system,
@@ -275,7 +300,7 @@ class ChangeGenerator:
             source_ts_ms=lsn // 1000,
             ts_ms=lsn // 1000,
         )
-        return Change(source.topic, {source.key_field: key}, value, "snapshot")
+        return Change(source.topic, {source.key_field: key}, value, "superseded")
 
     def _update(self, table: str, before: Row, kind: str, **fields: Any) -> list[Change]:
         after = {**before, **fields}
@@ -286,6 +311,12 @@ class ChangeGenerator:
         self.world.drop(table, row[SOURCES[table].key_field])
         deleted = self._emit(table, "d", row, None, kind)
         return [deleted, Change(deleted.topic, deleted.key, None, "tombstone")]
+
+    def _below_size(self, table: str) -> bool:
+        return len(self.world.rows[table]) < self._sizes[table] * (1 + SIZE_SLACK)
+
+    def _above_size(self, table: str) -> bool:
+        return len(self.world.rows[table]) > self._sizes[table] * (1 - SIZE_SLACK)
 
     # -- faults -----------------------------------------------------------------------------
 
@@ -300,8 +331,8 @@ class ChangeGenerator:
         rng, faults = self.rng, self.faults
         if faults.duplicate_ratio and rng.random() < faults.duplicate_ratio:
             yield change._replace(kind="duplicate")
-        if faults.replay_ratio and rng.random() < faults.replay_ratio and self._superseded:
-            yield rng.choice(self._superseded)._replace(kind="replay")
+        if faults.replay_ratio and rng.random() < faults.replay_ratio and self.superseded:
+            yield rng.choice(self.superseded)._replace(kind="replay")
         if faults.tombstone_ratio and rng.random() < faults.tombstone_ratio:
             yield from self._stray_tombstone()
         if faults.malformed_ratio and rng.random() < faults.malformed_ratio:
@@ -329,30 +360,38 @@ class ChangeGenerator:
         return None
 
     def _departure_range(self, start: datetime, end: datetime) -> tuple[int, int]:
+        """Where flights first scheduled in [start - MAX_DELAY, end] are in the index: all
+        flights whose current departure is in [start, end], and some more."""
         departures = self.world.departures
         return (
-            bisect.bisect_left(departures, (iso(start), "")),
+            bisect.bisect_left(departures, (iso(start - MAX_DELAY), "")),
             bisect.bisect_right(departures, (iso(end), "~")),
         )
 
     def _flights_departing(self, start: datetime, end: datetime) -> Iterator[Row]:
-        """Flights first scheduled to depart in [start, end] (a delay does not move them)."""
+        """Flights currently scheduled to depart in [start, end]."""
         low, high = self._departure_range(start, end)
-        flights = self.world.rows["flights"]
+        flights, first, last = self.world.rows["flights"], iso(start), iso(end)
         for _, flight_id in self.world.departures[low:high]:
-            if flight_id in flights:
-                yield flights[flight_id]
+            flight = flights.get(flight_id)
+            if flight is not None and first <= flight["departure_at"] <= last:
+                yield flight
 
     def _near_flight(
-        self, now: datetime, *, back: timedelta, ahead: timedelta, statuses: tuple[str, ...]
+        self, start: datetime, end: datetime, *, statuses: tuple[str, ...]
     ) -> Row | None:
-        """A random flight first scheduled in [now - back, now + ahead], in `statuses`."""
-        low, high = self._departure_range(now - back, now + ahead)
+        """A random flight currently departing in [start, end], in `statuses`."""
+        low, high = self._departure_range(start, end)
+        first, last = iso(start), iso(end)
         for _ in range(PICK_TRIES if high > low else 0):
             flight = self.world.rows["flights"].get(
                 self.world.departures[self.rng.randrange(low, high)][1]
             )
-            if flight is not None and flight["status"] in statuses:
+            if (
+                flight is not None
+                and flight["status"] in statuses
+                and first <= flight["departure_at"] <= last
+            ):
                 return flight
         return None
 
@@ -381,32 +420,40 @@ class ChangeGenerator:
     def _fare_move(self, now: datetime) -> list[Change]:
         fare = self._random_row("fares")
         flight = self.world.rows["flights"].get(fare["flight_id"]) if fare else None
-        if fare is None or flight is None or flight["status"] not in OPEN:
+        route = self.world.route_of_flight.get(fare["flight_id"]) if fare else None
+        if fare is None or flight is None or route is None or flight["status"] not in OPEN:
             return []
-        factor = 1 + self.rng.choice((-1, 1)) * self.rng.uniform(0.02, 0.12)
-        amount = money(float(fare["amount"]) * factor)
-        return self._update("fares", fare, "fare_move", amount=amount)
+        days_out = (parse_iso(flight["departure_at"]) - now).days
+        base = fare_base_usd(route.distance_km, fare["cabin"], days_out)
+        base *= USD_RATE[fare["currency"]]
+        amount = self._walk(float(fare["amount"]), base, (0.02, 0.12))
+        return self._update("fares", fare, "fare_move", amount=money(amount))
+
+    def _walk(self, price: float, base: float, step: tuple[float, float]) -> float:
+        """One move of a mean-reverting random walk around `base`."""
+        noise = self.rng.choice((-1, 1)) * self.rng.uniform(*step) * price
+        return price + PRICE_REVERSION * (base - price) + noise
 
     def _delay(self, now: datetime) -> list[Change]:
-        flight = self._near_flight(
-            now, back=timedelta(hours=1), ahead=timedelta(hours=12), statuses=(*OPEN, "boarding")
-        ) or self._open_flight(now)
+        flight = self._near_flight(now, now + DELAY_AHEAD, statuses=OPEN)
         if flight is None:
             return []
-        late = timedelta(minutes=self.rng.choice(DELAY_MINUTES))
+        departure = parse_iso(flight["departure_at"])
+        latest = parse_iso(self.world.first_departure[flight["flight_id"]]) + MAX_DELAY
+        late = min(timedelta(minutes=self.rng.choice(DELAY_MINUTES)), latest - departure)
+        if late <= timedelta(0):
+            return []
         return self._update(
             "flights",
             flight,
             "delay",
             status="delayed",
-            departure_at=iso(parse_iso(flight["departure_at"]) + late),
+            departure_at=iso(departure + late),
             arrival_at=iso(parse_iso(flight["arrival_at"]) + late),
         )
 
     def _gate_change(self, now: datetime) -> list[Change]:
-        flight = self._near_flight(
-            now, back=timedelta(hours=1), ahead=timedelta(hours=12), statuses=(*OPEN, "boarding")
-        )
+        flight = self._near_flight(now, now + GATE_LEAD, statuses=(*OPEN, "boarding"))
         gate = random_gate(self.rng)
         if flight is None or gate == flight["gate"]:
             return []
@@ -415,7 +462,7 @@ class ChangeGenerator:
     def _progress(self, now: datetime) -> list[Change]:
         """Move a flight near now one step towards the status its times call for."""
         times = (iso(now), iso(now + BOARDING_LEAD))
-        window = self._flights_departing(now - timedelta(hours=20), now + timedelta(hours=1))
+        window = self._flights_departing(now - LONGEST_FLIGHT, now + BOARDING_LEAD)
         due = [flight for flight in window if _next_status(flight, *times) is not None]
         if not due:
             return []
@@ -429,18 +476,27 @@ class ChangeGenerator:
         )
 
     def _cancellation(self, now: datetime) -> list[Change]:
-        flight = self._open_flight(now)
-        return self._update("flights", flight, "cancellation", status="cancelled") if flight else []
+        soon = list(self._flights_departing(now, now + CANCEL_AHEAD))
+        cancelled = sum(1 for flight in soon if flight["status"] == "cancelled")
+        if cancelled >= MAX_CANCELLED_SHARE * len(soon):
+            return []
+        open_soon = [flight for flight in soon if flight["status"] in OPEN]
+        if not open_soon:
+            return []
+        flight = self.rng.choice(open_soon)
+        return self._update("flights", flight, "cancellation", status="cancelled")
 
     def _new_flight(self, now: datetime) -> list[Change]:
         """An extra section on an existing route, on a later day of the horizon."""
         world, rng = self.world, self.rng
+        if not self._below_size("flights"):
+            return []
         route = rng.choice(world.routes)
         service = make_service(route.carrier, route.origin, rng, world.flight_numbers)
-        day = rng.randrange(1, max(2, world.days))
-        rows = add_flight(
-            world, route, service.flight_number, departure_on(world.start, day, service), now, rng
-        )
+        departure = departure_on(world.start, rng.randrange(1, max(2, world.days)), service)
+        if f"{service.flight_number}-{departure:%Y-%m-%d}" in world.rows["flights"]:
+            return []  # a wrapped-around number that is already flying that day
+        rows = add_flight(world, route, service.flight_number, departure, now, rng)
         bisect.insort(world.departures, (rows[0]["departure_at"], rows[0]["flight_id"]))
         return [
             self._emit("flights", "c", None, rows[0], "new_flight"),
@@ -449,28 +505,36 @@ class ChangeGenerator:
 
     def _withdrawn_flight(self, now: datetime) -> list[Change]:
         """A flight taken off sale: its fares go with it, each delete followed by a tombstone."""
-        flight = self._open_flight(now)
+        flight = self._open_flight(now) if self._above_size("flights") else None
         if flight is None:
             return []
-        fare_ids = self.world.fares_by_flight.pop(flight["flight_id"], [])
-        self.world.route_of_flight.pop(flight["flight_id"], None)
+        self._forget_flight(flight["flight_id"])
         changes = self._delete("flights", flight, "withdrawn_flight")
         fares = self.world.rows["fares"]
-        for fare_id in fare_ids:
+        for fare_id in self.world.fares_by_flight.pop(flight["flight_id"], []):
             if fare_id in fares:
                 changes += self._delete("fares", fares[fare_id], "withdrawn_fare")
         return changes
+
+    def _forget_flight(self, flight_id: str) -> None:
+        """Drop a withdrawn flight from the generator's indexes (not its fares, yet)."""
+        world = self.world
+        world.route_of_flight.pop(flight_id, None)
+        first = world.first_departure.pop(flight_id)
+        index = bisect.bisect_left(world.departures, (first, flight_id))
+        if index < len(world.departures) and world.departures[index] == (first, flight_id):
+            del world.departures[index]
 
     # -- hotel changes ----------------------------------------------------------------------
 
     def _rate_move(self, now: datetime) -> list[Change]:
         rate = self._future_rate(now)
-        if rate is None:
+        hotel = self.world.rows["hotels"].get(rate["hotel_id"]) if rate else None
+        if rate is None or hotel is None:
             return []
-        factor = 1 + self.rng.choice((-1, 1)) * self.rng.uniform(0.03, 0.15)
-        return self._update(
-            "hotel_rates", rate, "rate_move", amount=money(float(rate["amount"]) * factor)
-        )
+        base = rate_base(hotel, date.fromisoformat(rate["night"]), rate["room_type"])
+        amount = self._walk(float(rate["amount"]), base, (0.03, 0.15))
+        return self._update("hotel_rates", rate, "rate_move", amount=money(amount))
 
     def _availability(self, now: datetime) -> list[Change]:
         rate = self._future_rate(now)
@@ -483,19 +547,22 @@ class ChangeGenerator:
         return self._update("hotel_rates", rate, "availability", rooms_available=rooms)
 
     def _new_rate(self, now: datetime) -> list[Change]:
-        """A rate loaded for a night past the horizon."""
+        """A rate loaded for a night from today to a month past the horizon, not yet on sale."""
         hotel = self._random_row("hotels")
-        night = self.world.start + timedelta(days=self.world.days + self.rng.randrange(30))
-        if hotel is None:
+        if hotel is None or not self._below_size("hotel_rates"):
             return []
-        rate = rate_row(hotel, night, self.rng.choice(ROOM_TYPES), self.rng)
-        if rate["rate_id"] in self.world.rows["hotel_rates"]:
-            return []
-        self.world.put("hotel_rates", rate["rate_id"], rate)
-        return [self._emit("hotel_rates", "c", None, rate, "new_rate")]
+        first = max(now.date(), self.world.start)
+        span = (self.world.start - first).days + self.world.days + 30
+        for _ in range(PICK_TRIES):
+            night = first + timedelta(days=self.rng.randrange(max(1, span)))
+            rate = rate_row(hotel, night, self.rng.choice(ROOM_TYPES), self.rng)
+            if rate["rate_id"] not in self.world.rows["hotel_rates"]:
+                self.world.put("hotel_rates", rate["rate_id"], rate)
+                return [self._emit("hotel_rates", "c", None, rate, "new_rate")]
+        return []
 
     def _withdrawn_rate(self, now: datetime) -> list[Change]:
-        rate = self._future_rate(now)
+        rate = self._future_rate(now) if self._above_size("hotel_rates") else None
         return self._delete("hotel_rates", rate, "withdrawn_rate") if rate else []
 
     def _hotel_update(self, now: datetime) -> list[Change]:

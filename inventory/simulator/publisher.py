@@ -1,12 +1,13 @@
 """Publishing the simulated world to Kafka: the snapshot at full speed, then paced changes.
 
-Usable from any Python code (the management command, benchmarks, tests with a fake producer):
+Usable from any Python code (the management command, benchmarks, tests):
 `publish_snapshot` and `run_changes` take any object with kafka-python's `send` and `flush`.
 """
 
 from __future__ import annotations
 
-import itertools
+import contextlib
+import logging
 import math
 import signal
 import threading
@@ -14,6 +15,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
+
+from kafka.errors import KafkaTimeoutError
 
 from inventory.simulator.changes import (
     NO_FAULTS,
@@ -26,6 +29,8 @@ from inventory.simulator.changes import (
 from inventory.simulator.world import DEFAULT_SPEC, World, WorldSpec, generate_world
 from travelbot.streams.kafka import make_producer, make_raw_producer
 
+logger = logging.getLogger(__name__)
+
 Report = Callable[[str], None]
 
 # kafka-python checksums record batches with a pure-Python CRC32C; gzip shrinks the bytes it
@@ -33,11 +38,21 @@ Report = Callable[[str], None]
 PRODUCER_TUNING: dict[str, Any] = {"compression_type": "gzip"}
 FLUSH_EVERY_S = 1.0
 REPORT_EVERY_S = 10.0
-CLOSE_TIMEOUT_S = 30.0
+# A stop flushes then closes within the supervisor's 20 s grace period.
+FLUSH_TIMEOUT_S = 15.0
+CLOSE_TIMEOUT_S = 2.0
 # Sleeping less than this between sends costs more in wake-ups than it buys in smoothness.
 MIN_TICK_S = 0.002
 # After a stall (a slow flush, a broker hiccup) catch up at most this much, then drop the debt.
 MAX_BACKLOG_S = 1.0
+
+
+class SendFailed(Exception):
+    """Some records were not acknowledged by the broker (each kind was logged once)."""
+
+    def __init__(self, failed: int, counts: Counter[str]) -> None:
+        super().__init__(f"{failed} of {counts.total()} records were not delivered")
+        self.failed, self.counts = failed, counts
 
 
 class Producer(Protocol):
@@ -58,6 +73,8 @@ class Sender:
         self.kinds: Counter[str] = Counter()
         self.topics: Counter[str] = Counter()
         self.failed = 0
+        self._failed_types: set[type[BaseException]] = set()
+        self._lock = threading.Lock()
         self._flushed_at = time.monotonic()
 
     def send(self, item: Item) -> None:
@@ -70,14 +87,33 @@ class Sender:
         self.topics[item.topic] += 1
 
     def _on_error(self, exc: BaseException) -> None:
-        # Runs on the producer's I/O thread; the count is only read for reports.
-        self.failed += 1
+        # Runs on a producer's I/O thread (one per producer), hence the lock.
+        with self._lock:
+            self.failed += 1
+            first = type(exc) not in self._failed_types
+            self._failed_types.add(type(exc))
+        if first:
+            logger.warning(
+                "sending to Kafka failed; further %s errors are only counted",
+                type(exc).__name__,
+                exc_info=exc,
+            )
 
-    def flush(self) -> None:
-        self.producer.flush()
-        if self.raw_producer is not None:
-            self.raw_producer.flush()
+    def flush(self, timeout_s: float = FLUSH_TIMEOUT_S) -> None:
+        """Wait for the records sent so far, at most `timeout_s` for both producers; records
+        still unacknowledged then count as one failure."""
+        deadline = time.monotonic() + timeout_s
+        try:
+            self.producer.flush(timeout=timeout_s)
+            if self.raw_producer is not None:
+                self.raw_producer.flush(timeout=max(0.0, deadline - time.monotonic()))
+        except KafkaTimeoutError as exc:
+            self._on_error(exc)
         self._flushed_at = time.monotonic()
+
+    def raise_if_failed(self) -> None:
+        if self.failed:
+            raise SendFailed(self.failed, self.kinds)
 
     def flush_if_due(self, now: float) -> None:
         if now - self._flushed_at >= FLUSH_EVERY_S:
@@ -129,6 +165,7 @@ class Pacer:
         return max(0, owed)
 
     def took(self, count: int) -> None:
+        """Count `count` records as sent; a step of several records may overdraw the bucket."""
         self.sent += count
 
     def wait(self, now: float) -> float:
@@ -154,6 +191,7 @@ def publish_snapshot(
             reporter.maybe(time.monotonic())
     sender.flush()
     reporter.final()
+    sender.raise_if_failed()
     return sender.total
 
 
@@ -173,17 +211,20 @@ def run_changes(
 ) -> Counter[str]:
     """Send changes at `rate` events/s until `duration_s` passes, `stop_event` is set or the
     world has nothing left to change. Faults count towards the rate. Returns counts by kind.
+
+    A stop takes effect between generator steps, so the records of one change (a withdrawn
+    flight and its fares, say) are all sent. Raises SendFailed if the broker refused any.
     """
     sender = Sender(producer, raw_producer, topic_prefix=topic_prefix)
     if rate <= 0:
         return sender.kinds
-    items = iter(ChangeGenerator(world, seed=seed, faults=faults, clock=clock))
+    steps = ChangeGenerator(world, seed=seed, faults=faults, clock=clock).steps()
     stop = stop_event or threading.Event()
     pacer = Pacer(rate, time.monotonic())
     reporter = Reporter(report, sender, "changes", sender.kinds)
     deadline = math.inf if duration_s is None else pacer.start + duration_s
     while not stop.is_set() and time.monotonic() < deadline:
-        if not _send_due(sender, items, pacer):
+        if not _send_due(sender, steps, pacer):
             break
         now = time.monotonic()
         sender.flush_if_due(now)
@@ -191,18 +232,24 @@ def run_changes(
         stop.wait(min(pacer.wait(now), max(0.0, deadline - now)))
     sender.flush()
     reporter.final()
+    sender.raise_if_failed()
     return sender.kinds
 
 
-def _send_due(sender: Sender, items: Iterator[Item], pacer: Pacer) -> bool:
-    """Send what the schedule owes; False once the generator is exhausted."""
+def _send_due(sender: Sender, steps: Iterator[list[Item]], pacer: Pacer) -> bool:
+    """Send whole steps until the schedule is paid; False once the generator is exhausted."""
     due = pacer.due(time.monotonic())
     sent = 0
-    for item in itertools.islice(items, due):
-        sender.send(item)
-        sent += 1
+    while sent < due:
+        step = next(steps, None)
+        if step is None:
+            pacer.took(sent)
+            return False
+        for item in step:
+            sender.send(item)
+        sent += len(step)
     pacer.took(sent)
-    return sent == due
+    return True
 
 
 def simulate(
@@ -218,14 +265,19 @@ def simulate(
     report: Report = print,
     topic_prefix: str = "",
 ) -> Counter[str]:
-    """Generate the world, publish its snapshot, then changes; the producers are always closed."""
+    """Generate the world, publish its snapshot, then changes; the producers are always closed.
+    Raises SendFailed if the broker refused any record."""
     started = time.monotonic()
     world = generate_world(spec, seed=seed)
     sizes = ", ".join(f"{count} {table}" for table, count in world.size().items())
     report(f"world: {sizes} (seed {seed}) in {time.monotonic() - started:.1f}s")
-    producer = make_producer(bootstrap_servers, **PRODUCER_TUNING)
-    raw_producer = make_raw_producer(bootstrap_servers) if faults.malformed_ratio else None
-    try:
+    with contextlib.ExitStack() as producers:
+        producer = make_producer(bootstrap_servers, **PRODUCER_TUNING)
+        producers.callback(producer.close, timeout=CLOSE_TIMEOUT_S)
+        raw_producer = None
+        if faults.malformed_ratio:
+            raw_producer = make_raw_producer(bootstrap_servers)
+            producers.callback(raw_producer.close, timeout=CLOSE_TIMEOUT_S)
         if snapshot:
             publish_snapshot(
                 producer, world, stop_event=stop_event, report=report, topic_prefix=topic_prefix
@@ -242,10 +294,6 @@ def simulate(
             report=report,
             topic_prefix=topic_prefix,
         )
-    finally:
-        for client in (producer, raw_producer):
-            if client is not None:
-                client.close(timeout=CLOSE_TIMEOUT_S)
 
 
 def stop_on_signals(stop_event: threading.Event) -> None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from travelbot.streams.fields import timestamp
+
 Row = dict[str, Any]
 
 CABINS = ("economy", "premium", "business")
@@ -22,6 +24,9 @@ ROOM_TYPES = ("single", "double", "suite")
 BOARDING_LEAD = timedelta(minutes=40)
 # Gates are announced a few hours before departure; further out they are unknown (null).
 GATE_LEAD = timedelta(hours=3)
+# Flight numbers have at most four digits; a carrier's numbering wraps to this floor.
+MAX_FLIGHT_NUMBER = 9999
+FLIGHT_NUMBER_FLOOR = 100
 MAX_NONSTOP_KM = 14_500
 
 
@@ -416,6 +421,8 @@ class World:
     # (departure_at, flight_id), sorted: finds flights near now without scanning them all.
     departures: list[tuple[str, str]] = field(default_factory=list)
     flight_numbers: dict[str, int] = field(default_factory=dict)
+    # The departure each flight was first scheduled for: delays are capped against it.
+    first_departure: dict[str, str] = field(default_factory=dict)
     # Last lsn published per table and id: lets a stale replay resend the exact older event.
     versions: dict[str, dict[str, int]] = field(default_factory=lambda: {t: {} for t in TABLES})
     lsn: LsnClock = field(default_factory=LsnClock)
@@ -436,8 +443,14 @@ def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_parse_timestamp = timestamp()
+
+
 def parse_iso(value: str) -> datetime:
-    return datetime.fromisoformat(value[:-1] + "+00:00")
+    """A contract timestamp (ISO 8601 UTC with a Z suffix) as an aware datetime."""
+    moment = _parse_timestamp(value)
+    assert moment is not None  # only a nullable parser returns None
+    return moment
 
 
 def money(amount: float) -> str:
@@ -517,8 +530,13 @@ def _route(
 
 
 def next_flight_number(carrier: str, rng: random.Random, numbers: dict[str, int]) -> str:
-    numbers[carrier] = numbers.get(carrier, rng.randint(1, 99)) + rng.randint(1, 6)
-    return f"{carrier}{numbers[carrier]}"
+    """The carrier's next number, wrapping to stay within four digits. A wrapped number may
+    already be flown; the caller skips a flight whose id is taken."""
+    number = numbers.get(carrier, rng.randint(1, 99)) + rng.randint(1, 6)
+    if number > MAX_FLIGHT_NUMBER:
+        number = FLIGHT_NUMBER_FLOOR + number % 100
+    numbers[carrier] = number
+    return f"{carrier}{number}"
 
 
 def make_service(
@@ -554,6 +572,7 @@ def add_flight(
     flight = _flight_row(route, number, departure, now, rng)
     fares = _fare_rows(flight["flight_id"], route, (departure - now).days, rng)
     world.put("flights", flight["flight_id"], flight)
+    world.first_departure[flight["flight_id"]] = flight["departure_at"]
     world.route_of_flight[flight["flight_id"]] = route
     world.fares_by_flight[flight["flight_id"]] = [fare["fare_id"] for fare in fares]
     for fare in fares:
@@ -593,9 +612,14 @@ def _seats(distance_km: float, days_out: int, rng: random.Random) -> dict[str, i
     }
 
 
-def fare_amount_usd(distance_km: float, cabin: str, days_out: int, rng: random.Random) -> float:
+def fare_base_usd(distance_km: float, cabin: str, days_out: int) -> float:
+    """The fare a cabin sells at on average; it rises over the last three weeks before departure."""
     late_booking = 1 + 0.6 * max(0.0, 1 - max(days_out, 0) / 21)
-    return (60 + 0.085 * distance_km) * CABIN_FACTOR[cabin] * late_booking * rng.uniform(0.85, 1.2)
+    return (60 + 0.085 * distance_km) * CABIN_FACTOR[cabin] * late_booking
+
+
+def fare_amount_usd(distance_km: float, cabin: str, days_out: int, rng: random.Random) -> float:
+    return fare_base_usd(distance_km, cabin, days_out) * rng.uniform(0.85, 1.2)
 
 
 def _fare_rows(flight_id: str, route: Route, days_out: int, rng: random.Random) -> list[Row]:
@@ -664,17 +688,23 @@ def _hotel_row(city: City, number: int, taken: set[str], rng: random.Random) -> 
     }
 
 
-def rate_row(hotel: Row, night: date, room_type: str, rng: random.Random) -> Row:
+def rate_base(hotel: Row, night: date, room_type: str) -> float:
+    """The average price of a room of the hotel for the night, in the local currency."""
     city = CITIES_BY_CODE[hotel["city"]]
     weekend = 1.15 if night.weekday() in (4, 5) else 1.0
     usd = STAR_BASE_USD[hotel["stars"]] * city.price_factor * ROOM_FACTOR[room_type] * weekend
+    return usd * USD_RATE[city.currency]
+
+
+def rate_row(hotel: Row, night: date, room_type: str, rng: random.Random) -> Row:
+    city = CITIES_BY_CODE[hotel["city"]]
     return {
         "rate_id": f"{hotel['hotel_id']}:{night.isoformat()}:{room_type}",
         "hotel_id": hotel["hotel_id"],
         "night": night.isoformat(),
         "room_type": room_type,
         "rooms_available": rng.randint(0, ROOM_STOCK[room_type]),
-        "amount": money(usd * rng.uniform(0.9, 1.15) * USD_RATE[city.currency]),
+        "amount": money(rate_base(hotel, night, room_type) * rng.uniform(0.9, 1.15)),
         "currency": city.currency,
         "refundable": rng.random() < 0.7,
     }

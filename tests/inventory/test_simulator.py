@@ -6,9 +6,10 @@ Publishing through the real broker is tested in test_simulator_publisher.py.
 from __future__ import annotations
 
 import itertools
+import random
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from inventory.simulator.changes import (
     KIND_WEIGHTS,
     MALFORMED_KINDS,
+    MAX_DELAY,
     NO_FAULTS,
     SOURCE_BY_TOPIC,
     SOURCES,
@@ -28,13 +30,17 @@ from inventory.simulator.changes import (
     malformed_record,
     snapshot_changes,
 )
+from inventory.simulator.publisher import Pacer
 from inventory.simulator.world import (
     AIRPORTS_BY_CODE,
     CARRIER_CURRENCY,
     CITIES_BY_CODE,
+    MAX_FLIGHT_NUMBER,
     World,
     WorldSpec,
     generate_world,
+    next_flight_number,
+    parse_iso,
     world_spec,
 )
 from travelbot.streams.envelope import ChangeEvent, PoisonRecord, decode_change
@@ -71,8 +77,11 @@ def generate(
     faults: Faults = NO_FAULTS,
     seed: int = 5,
     clock: Callable[[], float] | None = None,
+    weights: Mapping[str, float] = KIND_WEIGHTS,
 ) -> list[Item]:
-    generator = ChangeGenerator(world, seed=seed, faults=faults, clock=clock or fixed_clock())
+    generator = ChangeGenerator(
+        world, seed=seed, faults=faults, clock=clock or fixed_clock(), weights=weights
+    )
     return list(itertools.islice(generator, count))
 
 
@@ -280,7 +289,13 @@ def test_a_delete_carries_the_row_before_and_no_row_after() -> None:
 
 
 def test_the_mix_includes_every_kind_of_change() -> None:
-    items = generate(tiny_world(spec=SMALL), 20_000, clock=ticking_clock(timedelta(seconds=20)))
+    # Delays, gate changes and cancellations are rare at the default weights.
+    items = generate(
+        tiny_world(spec=SMALL),
+        20_000,
+        clock=ticking_clock(timedelta(seconds=20)),
+        weights=dict.fromkeys(KIND_WEIGHTS, 1.0),
+    )
     kinds = {item.kind for item in items}
     assert set(KIND_WEIGHTS) | {"new_fare", "withdrawn_fare", "tombstone"} <= kinds
 
@@ -388,3 +403,88 @@ def test_a_replay_is_an_older_event_of_its_key_with_its_old_lsn() -> None:
 def test_fault_ratios_outside_zero_to_one_are_rejected() -> None:
     with pytest.raises(ValueError):
         Faults(duplicate_ratio=1.5)
+
+
+# -- long runs ----------------------------------------------------------------------------------
+
+# Flight events much more often than at the default weights, to stress delays and cancellations.
+FLIGHT_HEAVY = {**KIND_WEIGHTS, "delay": 5.0, "gate_change": 2.0, "cancellation": 2.0}
+
+
+def test_a_long_run_keeps_flights_moving_and_prices_plausible() -> None:
+    world = tiny_world(spec=SMALL)
+    fares = {key: float(row["amount"]) for key, row in world.rows["fares"].items()}
+    # One step per simulated second: six hours.
+    generate(world, 21_600, clock=ticking_clock(timedelta(seconds=1)), weights=FLIGHT_HEAVY)
+    now, flights = NOW + timedelta(hours=6), world.rows["flights"].values()
+    for flight in flights:
+        first = parse_iso(world.first_departure[flight["flight_id"]])
+        assert parse_iso(flight["departure_at"]) <= first + MAX_DELAY
+        if flight["status"] in ("scheduled", "delayed", "boarding"):
+            assert first + timedelta(hours=7) > now, flight
+        assert min(flight["seats_available"].values()) >= 0
+    assert sum(f["status"] == "cancelled" for f in flights) < 0.05 * len(flights)
+    for key, row in world.rows["fares"].items():
+        if key in fares:
+            assert 0.4 <= float(row["amount"]) / fares[key] <= 2.5
+
+
+def test_prices_revert_towards_their_base() -> None:
+    world = tiny_world()
+    fares = {key: float(row["amount"]) for key, row in world.rows["fares"].items()}
+    rates = {key: float(row["amount"]) for key, row in world.rows["hotel_rates"].items()}
+    items = generate(world, 20_000, weights={"fare_move": 1.0, "rate_move": 1.0})
+    # Dozens of moves per price: an unbounded walk would spread far wider than this.
+    assert len(items) / (len(fares) + len(rates)) > 20
+    for table, start in (("fares", fares), ("hotel_rates", rates)):
+        for key, row in world.rows[table].items():
+            assert 0.4 <= float(row["amount"]) / start[key] <= 2.5
+
+
+def test_the_generator_keeps_no_memory_of_deleted_keys() -> None:
+    world = tiny_world(spec=SMALL)
+    sizes = world.size()
+    churn = {"new_flight": 1.0, "withdrawn_flight": 1.0, "new_rate": 1.0, "withdrawn_rate": 1.0}
+    generator = ChangeGenerator(
+        world,
+        seed=5,
+        faults=Faults(replay_ratio=0.5),
+        clock=fixed_clock(),
+        replay_memory=50,
+        weights={**churn, "seat_sale": 1.0, "rate_move": 1.0},
+    )
+    for _ in itertools.islice(generator, 20_000):
+        assert len(generator.superseded) <= 50
+    flights = world.rows["flights"].keys()
+    assert world.first_departure.keys() == world.fares_by_flight.keys() == flights
+    assert {flight_id for _, flight_id in world.departures} == flights
+    for table, rows in world.rows.items():
+        assert world.versions[table].keys() <= rows.keys()
+    for table in ("flights", "hotel_rates"):
+        assert abs(len(world.rows[table]) - sizes[table]) <= 0.02 * sizes[table]
+
+
+def test_flight_numbers_keep_to_four_digits() -> None:
+    rng, numbers = random.Random(1), {"BA": 9990}
+    for _ in range(10_000):
+        assert int(next_flight_number("BA", rng, numbers).removeprefix("BA")) <= MAX_FLIGHT_NUMBER
+
+
+# -- pacing -------------------------------------------------------------------------------------
+
+
+def test_the_pacer_owes_records_on_an_absolute_schedule() -> None:
+    pacer = Pacer(10.0, now=100.0)
+    assert pacer.due(100.05) == 0
+    assert pacer.due(100.35) == 3
+    pacer.took(5)  # a step of several records overdraws the bucket
+    assert pacer.due(100.45) == 0
+    assert pacer.wait(100.45) == pytest.approx(0.15)
+    assert pacer.due(100.62) == 1
+
+
+def test_the_pacer_forgives_a_backlog_longer_than_a_second() -> None:
+    pacer = Pacer(10.0, now=0.0)
+    assert pacer.due(60.0) == 10
+    pacer.took(10)
+    assert pacer.due(60.0) == 0

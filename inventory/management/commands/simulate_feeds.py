@@ -7,10 +7,10 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inventory.simulator.changes import Faults
-from inventory.simulator.publisher import simulate, stop_on_signals
+from inventory.simulator.publisher import SendFailed, simulate, stop_on_signals
 from inventory.simulator.world import world_spec
 
 
@@ -78,6 +78,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         stop_event = threading.Event()
         stop_on_signals(stop_event)
+        try:
+            self._simulate(options, stop_event)
+        except SendFailed as exc:
+            raise CommandError(f"{exc} (the first error of each kind is logged above)") from exc
+
+    def _simulate(self, options: dict[str, Any], stop_event: threading.Event) -> None:
         simulate(
             bootstrap_servers=self._servers(options["bootstrap_servers"]),
             spec=world_spec(
