@@ -105,9 +105,11 @@ def committed_offsets(spec: StreamSpec) -> dict[int, int]:
     return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == spec.topic}
 
 
-def read_topic(topic: str, count: int) -> list[ConsumerRecord]:
+def read_topic(topic: str | list[str], count: int) -> list[ConsumerRecord]:
+    """The first `count` records of the topic(s), from the start (fewer after 10 s idle)."""
+    topics = [topic] if isinstance(topic, str) else topic
     consumer = KafkaConsumer(
-        topic,
+        *topics,
         bootstrap_servers=servers(),
         auto_offset_reset="earliest",
         enable_auto_commit=False,

@@ -78,21 +78,7 @@ def end_offsets(prefix: str) -> int:
 
 
 def read_all(prefix: str, count: int) -> list[ConsumerRecord]:
-    """The first `count` records of the prefixed inventory topics (fewer after 10 s idle)."""
-    consumer = KafkaConsumer(
-        *[prefix + topic for topic in INVENTORY_TOPICS],
-        bootstrap_servers=servers(),
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=10_000,
-    )
-    records: list[ConsumerRecord] = []
-    for record in consumer:
-        records.append(record)
-        if len(records) == count:
-            break
-    consumer.close()
-    return records
+    return read_topic([prefix + topic for topic in INVENTORY_TOPICS], count)
 
 
 def decode(prefix: str, record: ConsumerRecord) -> object:
