@@ -248,6 +248,33 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str =
     return "\n".join(lines)
 
 
+PHASES = (
+    "batches",
+    "mean_batch",
+    "poll_s",
+    "decode_and_rest_s",
+    "apply_s",
+    "record_stats_s",
+    "commit_offsets_s",
+)
+
+
+def phase_table(timings: dict[str, dict[str, Any]], *, title: str = "") -> str:
+    """Seconds per runtime phase and topic, from `Timings.as_dict()` of each runner."""
+    rows = [[topic, *(t[phase] for phase in PHASES)] for topic, t in timings.items()]
+    headers = [
+        "topic",
+        "batches",
+        "mean batch",
+        "poll",
+        "decode+",
+        "apply (PG)",
+        "stats",
+        "offsets",
+    ]
+    return table(headers, rows, title=title)
+
+
 # -- CPU accounting: who used the two cores during a measurement ----------------------------
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

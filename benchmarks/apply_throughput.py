@@ -230,25 +230,7 @@ def report(
         "\nwhere the time went in the last set-based run (seconds summed over the 4 runner "
         "threads, which overlap):"
     )
-    breakdown = [
-        [
-            topic,
-            t["batches"],
-            t["mean_batch"],
-            t["poll_s"],
-            t["decode_and_rest_s"],
-            t["apply_s"],
-            t["record_stats_s"],
-            t["commit_offsets_s"],
-        ]
-        for topic, t in last["runners"].items()
-    ]
-    print(
-        _stack.table(
-            ["topic", "batches", "mean batch", "poll", "decode+", "apply (PG)", "stats", "offsets"],
-            breakdown,
-        )
-    )
+    print(_stack.phase_table(last["runners"]))
     cpu = last["cpu_s"]
     print("CPU seconds during that run: " + ", ".join(f"{k}={v}" for k, v in cpu.items()))
 

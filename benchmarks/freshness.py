@@ -306,26 +306,7 @@ def report(result: dict[str, Any]) -> None:
             "MISSED: the runners had not committed every produced record at the end, "
             "so the percentiles above leave out the slowest events"
         )
-    batches = [
-        [
-            t,
-            b["batches"],
-            b["mean_batch"],
-            b["poll_s"],
-            b["decode_and_rest_s"],
-            b["apply_s"],
-            b["record_stats_s"],
-            b["commit_offsets_s"],
-        ]
-        for t, b in result["batches"].items()
-    ]
-    print(
-        _stack.table(
-            ["topic", "batches", "mean batch", "poll", "decode+", "apply (PG)", "stats", "offsets"],
-            batches,
-            title="\nwhole run, seconds per phase",
-        )
-    )
+    print(_stack.phase_table(result["batches"], title="\nwhole run, seconds per phase"))
     print(
         "CPU seconds in the measured phase: "
         + ", ".join(f"{k}={v}" for k, v in result["cpu_s"].items())

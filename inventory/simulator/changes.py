@@ -150,6 +150,14 @@ def emit(
     key = row[source.key_field]
     lsn = world.lsn.next(table)
     world.versions[table][key] = lsn
+    return change_at(table, key, op=op, before=before, after=after, lsn=lsn, kind=kind)
+
+
+def change_at(
+    table: str, key: str, *, op: str, before: Row | None, after: Row | None, lsn: int, kind: str
+) -> Change:
+    """The envelope of a change at `lsn`; event and emit time are both the lsn's instant."""
+    source = SOURCES[table]
     value = make_change(
         op=op,
         after=after,
@@ -288,19 +296,8 @@ class ChangeGenerator:
         return change
 
     def _event_at(self, table: str, key: str, row: Row, lsn: int) -> Change:
-        """The event that made `row` current at `lsn`; `emit` derives all else from the lsn."""
-        source = SOURCES[table]
-        value = make_change(
-            op="u",
-            after=row,
-            before=None,
-            system=source.system,
-            table=table,
-            lsn=lsn,
-            source_ts_ms=lsn // 1000,
-            ts_ms=lsn // 1000,
-        )
-        return Change(source.topic, {source.key_field: key}, value, "superseded")
+        """The event that made `row` current at `lsn`, rebuilt for a stale replay."""
+        return change_at(table, key, op="u", before=None, after=row, lsn=lsn, kind="superseded")
 
     def _update(self, table: str, before: Row, kind: str, **fields: Any) -> list[Change]:
         after = {**before, **fields}
