@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -10,7 +9,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
-from kafka import TopicPartition
+from kafka import KafkaAdminClient, TopicPartition
 from kafka.admin import OffsetSpec
 from kafka.errors import KafkaError
 
@@ -18,7 +17,6 @@ from travelbot.models import LATENCY_BUCKETS_MS, DeadLetter, StreamBatch, Stream
 from travelbot.streams.kafka import make_admin
 from travelbot.streams.registry import StreamSpec, registered_streams
 
-logger = logging.getLogger(__name__)
 QUANTILES = (0.5, 0.95, 0.99)
 
 
@@ -136,9 +134,9 @@ def _fill_lag(statuses: list[StreamStatus], specs: list[StreamSpec]) -> None:
         admin.close()
 
 
-def partition_lag(admin: object, spec: StreamSpec) -> list[PartitionLag]:
+def partition_lag(admin: KafkaAdminClient, spec: StreamSpec) -> list[PartitionLag]:
     """Committed offset vs end offset per partition (a lower bound on tansu, exact on Kafka)."""
-    topics = admin.describe_topics([spec.topic])  # type: ignore[attr-defined]
+    topics = admin.describe_topics([spec.topic])
     partitions = [
         TopicPartition(spec.topic, p["partition_index"])
         for t in topics
@@ -147,12 +145,8 @@ def partition_lag(admin: object, spec: StreamSpec) -> list[PartitionLag]:
     ]
     if not partitions:
         return []
-    ends = admin.list_partition_offsets(  # type: ignore[attr-defined]
-        dict.fromkeys(partitions, OffsetSpec.LATEST)
-    )
-    committed = admin.list_group_offsets({spec.group: partitions}).get(  # type: ignore[attr-defined]
-        spec.group, {}
-    )
+    ends = admin.list_partition_offsets(dict.fromkeys(partitions, OffsetSpec.LATEST))
+    committed = admin.list_group_offsets({spec.group: partitions}).get(spec.group, {})
     lags = []
     for tp in sorted(partitions, key=lambda tp: tp.partition):
         end = int(getattr(ends[tp], "offset", ends[tp]))
