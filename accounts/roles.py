@@ -8,8 +8,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from django.contrib.auth.models import AnonymousUser, User
+if TYPE_CHECKING:  # annotations only: the role names must import without Django set up
+    from django.contrib.auth.models import AnonymousUser, User
 
 TRAVELLERS_GROUP = "travellers"
 KNOWLEDGE_ADMINS_GROUP = "knowledge-admins"

@@ -18,16 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from accounts.demo import DEMO_ACCOUNTS
 from travelbot import settings as defaults
 from travelbot.devstack.services import StackError, require_free_port, stop_process
 from travelbot.devstack.stack import Infrastructure
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_LOGINS = (
-    ("traveller", "demo", "demo-travel-2026"),
-    ("staff", "staff", "staff-travel-2026"),
-    ("admin", "admin", "admin-travel-2026"),
-)
 
 
 @dataclass(frozen=True)
@@ -178,7 +174,7 @@ def print_banner(options: Options, infra: Infrastructure, log_dir: Path) -> None
         f"  simulator    {simulator}",
         f"  logs         {log_dir}/",
         "  demo logins  "
-        + ", ".join(f"{role}: {user} / {password}" for role, user, password in DEMO_LOGINS),
+        + ", ".join(f"{a.role}: {a.username} / {a.password}" for a in DEMO_ACCOUNTS),
         "",
     ]
     print("\n".join(lines), flush=True)
