@@ -38,7 +38,7 @@ def apply_events(events: dict[str, list[ChangeEvent]], *, batch: int = BATCH) ->
     for topic, topic_events in events.items():
         for start in range(0, len(topic_events), batch):
             with transaction.atomic():
-                applied += handlers[topic](topic_events[start : start + batch])
+                applied += handlers[topic](topic_events[start : start + batch]).applied
     return applied
 
 

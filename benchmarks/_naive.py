@@ -12,12 +12,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import msgspec
 from django.db import models
 from django.utils import timezone
 
 from inventory.models import Fare, Flight, Hotel, HotelRate
 from travelbot.streams.envelope import ChangeEvent
-from travelbot.streams.registry import StreamSpec
+from travelbot.streams.registry import BatchResult, Handler, StreamSpec
 from travelbot.streams.upsert import ms_to_datetime
 
 Fields = Callable[[dict[str, Any]], dict[str, Any]]
@@ -86,21 +87,23 @@ MODELS: dict[str, tuple[type[models.Model], Fields]] = {
 }
 
 
-def naive_handler(model: type[models.Model], fields: Fields) -> Callable[[list[ChangeEvent]], int]:
+def naive_handler(model: type[models.Model], fields: Fields) -> Handler:
     manager = model.with_deleted  # type: ignore[attr-defined]
     data_fields = [
         f.name
         for f in model._meta.concrete_fields
-        if not f.primary_key and f.name not in {"version", "as_of", "deleted", "applied_at"}
+        if not f.primary_key
+        and f.name not in {"version", "as_of", "deleted", "applied_at", "source_system"}
     ]
 
-    def handle(events: list[ChangeEvent]) -> int:
+    def handle(events: list[ChangeEvent]) -> BatchResult:
         applied = 0
         for event in events:
             stored = manager.filter(pk=event.key).values_list("version", flat=True).first()
             if stored is not None and stored >= event.lsn:
                 continue  # a duplicate or a stale replay
-            values = dict.fromkeys(data_fields) if event.row is None else fields(event.row)
+            row = None if event.row is None else msgspec.to_builtins(event.row)
+            values = dict.fromkeys(data_fields) if row is None else fields(row)
             values.update(
                 version=event.lsn,
                 as_of=ms_to_datetime(event.source_ts_ms),
@@ -109,7 +112,7 @@ def naive_handler(model: type[models.Model], fields: Fields) -> Callable[[list[C
             )
             manager.update_or_create(pk=event.key, defaults=values)
             applied += 1
-        return applied
+        return BatchResult(applied=applied)
 
     return handle
 

@@ -10,7 +10,7 @@ caches) the producer is told to start the measured phase of --seconds.
 Latency per event = the moment its batch's Postgres transaction committed (taken right after
 commit returns, in an instrumented StreamRunner subclass) - its source.ts_ms. Exact, per
 event, no sampling. For comparison the runtime's own histogram (StreamBatch rows, bucketed)
-is read with travelbot.selectors.latency_histogram_sum + histogram_quantile.
+is read with travelbot.selectors.latency_histograms + histogram_quantile.
 
     python benchmarks/freshness.py [--rate 2000] [--seconds 30]
 """
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from inventory.simulator.world import WorldSpec, generate_world
     from inventory.streams import STREAMS
     from travelbot.models import LATENCY_BUCKETS_MS
-    from travelbot.selectors import histogram_quantile, latency_histogram_sum
+    from travelbot.selectors import histogram_quantile, latency_histograms
 
     begun = time.monotonic()
     _stack.truncate_inventory()
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     since = datetime.fromtimestamp(measure_start_ms / 1000, UTC)
     histogram = [0] * (len(LATENCY_BUCKETS_MS) + 1)
     for spec in specs.values():
-        counts = latency_histogram_sum(stream=spec.name, since=since)
+        counts = latency_histograms(since=since).get(spec.name, [0] * (len(LATENCY_BUCKETS_MS) + 1))
         histogram = [a + b for a, b in zip(histogram, counts, strict=True)]
     runtime = {f"p{round(q * 100)}": histogram_quantile(histogram, q) for q in QUANTILES}
     runtime["samples"] = sum(histogram)

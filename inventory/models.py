@@ -1,9 +1,11 @@
 """Live inventory, mirrored from the third parties' CDC streams.
 
-Every row carries the `version` (the applied `source.lsn`) and `as_of` (its
-`source.ts_ms`). A delete keeps the row as a marker with `deleted=True` and its
-data cleared, so an older event arriving late cannot bring it back; readers go
-through the default manager, which never returns deleted rows. Rows reference
+Every row carries the `version` (the applied `source.lsn`), `as_of` (its
+`source.ts_ms`) and the `source_system` whose lsns the version belongs to. Money
+is stored exactly as sent (up to 4 decimals; the contract refuses more). A
+delete keeps the row as a marker with `deleted=True` and its data cleared, so an
+older event arriving late cannot bring it back; readers go through the default
+manager, which never returns deleted rows. Rows reference
 each other by id without foreign keys: topics are not ordered relative to each
 other, so a fare may arrive before its flight.
 """
@@ -27,6 +29,8 @@ class Versioned(models.Model):
     as_of = models.DateTimeField()
     deleted = models.BooleanField(default=False)
     applied_at = models.DateTimeField()
+    # The source system that created the key; its lsns are the only ones `version` compares to.
+    source_system = models.CharField(max_length=64, default="")
 
     objects = LiveManager()
     with_deleted = models.Manager()  # noqa: DJ012 - a manager, which ruff takes for a field
@@ -72,10 +76,10 @@ class Fare(Versioned):
     flight_id = models.CharField(max_length=64, null=True)
     cabin = models.CharField(max_length=10, null=True)
     fare_class = models.CharField(max_length=2, null=True)
-    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    amount = models.DecimalField(max_digits=16, decimal_places=4, null=True)
     currency = models.CharField(max_length=3, null=True)
     refundable = models.BooleanField(null=True)
-    change_fee = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    change_fee = models.DecimalField(max_digits=16, decimal_places=4, null=True)
     baggage_kg = models.IntegerField(null=True)
 
     class Meta(Versioned.Meta):
@@ -110,7 +114,7 @@ class HotelRate(Versioned):
     night = models.DateField(null=True)
     room_type = models.CharField(max_length=10, null=True)
     rooms_available = models.IntegerField(null=True)
-    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    amount = models.DecimalField(max_digits=16, decimal_places=4, null=True)
     currency = models.CharField(max_length=3, null=True)
     refundable = models.BooleanField(null=True)
 

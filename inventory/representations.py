@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from inventory.contract import CABINS
 from inventory.models import Fare, Flight, Hotel, HotelRate, Versioned
 from inventory.selectors import FlightOffer, HotelOffer
+from travelbot.money import money_text as money
+from travelbot.streams.contract import CABINS
 from travelbot.timefmt import iso_z
-
-
-def money(amount: Decimal | None) -> str | None:
-    return None if amount is None else f"{amount:.2f}"
 
 
 def _versioned(row: Versioned) -> dict[str, Any]:

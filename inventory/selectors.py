@@ -11,8 +11,8 @@ from typing import Any
 
 from django.db.models import Count, Min, QuerySet, Sum
 
-from inventory.contract import CABINS
 from inventory.models import Fare, Flight, Hotel, HotelRate
+from travelbot.streams.contract import CABINS
 
 
 @dataclass(frozen=True)

@@ -2,160 +2,102 @@
 
 from __future__ import annotations
 
-import json
+from decimal import Decimal
 from typing import Any
 
-from inventory import contract
+import msgspec
+
+from inventory.models import Fare, Flight, Hotel, HotelRate
+from travelbot.streams import contract
+from travelbot.streams.contract import FareRow, FlightRow, HotelRateRow, HotelRow
 from travelbot.streams.envelope import ChangeEvent
-from travelbot.streams.registry import cdc_stream
+from travelbot.streams.registry import BatchResult, cdc_stream
 from travelbot.streams.upsert import VersionedTable, versioned_upsert
 
-FLIGHTS = VersionedTable(
-    table="inventory_flight",
-    key="flight_id",
-    columns=(
-        ("carrier", "text"),
-        ("flight_number", "text"),
-        ("origin", "text"),
-        ("destination", "text"),
-        ("departure_at", "timestamptz"),
-        ("arrival_at", "timestamptz"),
-        ("status", "text"),
-        ("gate", "text"),
-        ("seats_economy", "integer"),
-        ("seats_premium", "integer"),
-        ("seats_business", "integer"),
-    ),
-)
-FARES = VersionedTable(
-    table="inventory_fare",
-    key="fare_id",
-    columns=(
-        ("flight_id", "text"),
-        ("cabin", "text"),
-        ("fare_class", "text"),
-        ("amount", "numeric"),
-        ("currency", "text"),
-        ("refundable", "boolean"),
-        ("change_fee", "numeric"),
-        ("baggage_kg", "integer"),
-    ),
-)
-HOTELS = VersionedTable(
-    table="inventory_hotel",
-    key="hotel_id",
-    columns=(
-        ("name", "text"),
-        ("city", "text"),
-        ("address", "text"),
-        ("stars", "integer"),
-        ("amenities", "jsonb"),
-        ("latitude", "double precision"),
-        ("longitude", "double precision"),
-    ),
-)
-HOTEL_RATES = VersionedTable(
-    table="inventory_hotelrate",
-    key="rate_id",
-    columns=(
-        ("hotel_id", "text"),
-        ("night", "date"),
-        ("room_type", "text"),
-        ("rooms_available", "integer"),
-        ("amount", "numeric"),
-        ("currency", "text"),
-        ("refundable", "boolean"),
-    ),
-)
+FLIGHTS = VersionedTable.for_model(Flight)
+FARES = VersionedTable.for_model(Fare)
+HOTELS = VersionedTable.for_model(Hotel)
+HOTEL_RATES = VersionedTable.for_model(HotelRate)
 
 
-def _flight_values(row: dict[str, Any]) -> tuple[Any, ...]:
-    seats = row["seats_available"]
+def _money(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+# Each tuple follows its model's field order (the order VersionedTable.for_model reads).
+def _flight_values(row: FlightRow) -> tuple[Any, ...]:
+    seats = row.seats_available
     return (
-        row["carrier"],
-        row["flight_number"],
-        row["origin"],
-        row["destination"],
-        row["departure_at"],
-        row["arrival_at"],
-        row["status"],
-        row["gate"],
-        seats["economy"],
-        seats["premium"],
-        seats["business"],
+        row.carrier,
+        row.flight_number,
+        row.origin,
+        row.destination,
+        row.departure_at,
+        row.arrival_at,
+        row.status,
+        row.gate,
+        seats.economy,
+        seats.premium,
+        seats.business,
     )
 
 
-def _fare_values(row: dict[str, Any]) -> tuple[Any, ...]:
+def _fare_values(row: FareRow) -> tuple[Any, ...]:
     return (
-        row["flight_id"],
-        row["cabin"],
-        row["fare_class"],
-        row["amount"],
-        row["currency"],
-        row["refundable"],
-        row["change_fee"],
-        row["baggage_kg"],
+        row.flight_id,
+        row.cabin,
+        row.fare_class,
+        _money(row.amount),
+        row.currency,
+        row.refundable,
+        _money(row.change_fee),
+        row.baggage_kg,
     )
 
 
-def _hotel_values(row: dict[str, Any]) -> tuple[Any, ...]:
+def _hotel_values(row: HotelRow) -> tuple[Any, ...]:
     return (
-        row["name"],
-        row["city"],
-        row["address"],
-        row["stars"],
-        json.dumps(row["amenities"]),
-        row["latitude"],
-        row["longitude"],
+        row.name,
+        row.city,
+        row.address,
+        row.stars,
+        msgspec.json.encode(row.amenities).decode(),
+        row.latitude,
+        row.longitude,
     )
 
 
-def _hotel_rate_values(row: dict[str, Any]) -> tuple[Any, ...]:
+def _hotel_rate_values(row: HotelRateRow) -> tuple[Any, ...]:
     return (
-        row["hotel_id"],
-        row["night"],
-        row["room_type"],
-        row["rooms_available"],
-        row["amount"],
-        row["currency"],
-        row["refundable"],
+        row.hotel_id,
+        row.night,
+        row.room_type,
+        row.rooms_available,
+        _money(row.amount),
+        row.currency,
+        row.refundable,
     )
 
 
-def flights_apply(events: list[ChangeEvent]) -> int:
+def flights_apply(events: list[ChangeEvent]) -> BatchResult:
     return versioned_upsert(table=FLIGHTS, events=events, row_values=_flight_values)
 
 
-def fares_apply(events: list[ChangeEvent]) -> int:
+def fares_apply(events: list[ChangeEvent]) -> BatchResult:
     return versioned_upsert(table=FARES, events=events, row_values=_fare_values)
 
 
-def hotels_apply(events: list[ChangeEvent]) -> int:
+def hotels_apply(events: list[ChangeEvent]) -> BatchResult:
     return versioned_upsert(table=HOTELS, events=events, row_values=_hotel_values)
 
 
-def hotel_rates_apply(events: list[ChangeEvent]) -> int:
+def hotel_rates_apply(events: list[ChangeEvent]) -> BatchResult:
     return versioned_upsert(table=HOTEL_RATES, events=events, row_values=_hotel_rate_values)
 
 
 STREAMS = [
-    cdc_stream(
-        topic="inventory.flights",
-        key_field="flight_id",
-        schema=contract.FLIGHT,
-        handle=flights_apply,
-    ),
-    cdc_stream(
-        topic="inventory.fares", key_field="fare_id", schema=contract.FARE, handle=fares_apply
-    ),
-    cdc_stream(
-        topic="inventory.hotels", key_field="hotel_id", schema=contract.HOTEL, handle=hotels_apply
-    ),
-    cdc_stream(
-        topic="inventory.hotel_rates",
-        key_field="rate_id",
-        schema=contract.HOTEL_RATE,
-        handle=hotel_rates_apply,
-    ),
+    cdc_stream(topic=contract.FLIGHTS, handle=flights_apply),
+    cdc_stream(topic=contract.FARES, handle=fares_apply),
+    cdc_stream(topic=contract.HOTELS, handle=hotels_apply),
+    cdc_stream(topic=contract.HOTEL_RATES, handle=hotel_rates_apply),
 ]

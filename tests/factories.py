@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from travelbot.streams.contract import CdcTopic
 from travelbot.streams.envelope import ChangeEvent, decode_change, make_change
 
 BASE_MS = 1_796_000_000_000  # 2026-11-30, an arbitrary fixed event time
@@ -97,9 +98,9 @@ def envelope(
 
 
 def as_event(
-    key_field: str, key: str, value: dict[str, Any] | None, schema: dict[str, Any]
+    key_field: str, key: str, value: dict[str, Any] | None, topic: CdcTopic
 ) -> ChangeEvent | None:
+    """Decode a contract-shaped key and value exactly as the runtime does."""
+    assert topic.key_field == key_field
     raw_value = None if value is None else json.dumps(value).encode()
-    return decode_change(
-        json.dumps({key_field: key}).encode(), raw_value, key_field=key_field, schema=schema
-    )
+    return decode_change(json.dumps({key_field: key}).encode(), raw_value, topic=topic)

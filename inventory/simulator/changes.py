@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from inventory import contract
 from inventory.simulator.world import (
     AMENITIES,
     BOARDING_LEAD,
@@ -38,27 +37,33 @@ from inventory.simulator.world import (
     rate_base,
     rate_row,
 )
+from travelbot.streams import contract
 from travelbot.streams.envelope import MAX_RECORD_BYTES, make_change
-from travelbot.streams.fields import Parser
 from travelbot.streams.kafka import encode_json
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
+    """A simulated source table: the system that owns it and the contract topic it feeds."""
+
     table: str
-    topic: str
     system: str
-    key_field: str
-    schema: dict[str, Parser]
+    contract: contract.CdcTopic
+
+    @property
+    def topic(self) -> str:
+        return self.contract.name
+
+    @property
+    def key_field(self) -> str:
+        return self.contract.key_field
 
 
 SOURCES: dict[str, Source] = {
-    "flights": Source("flights", "inventory.flights", "gds", "flight_id", contract.FLIGHT),
-    "fares": Source("fares", "inventory.fares", "gds", "fare_id", contract.FARE),
-    "hotels": Source("hotels", "inventory.hotels", "channel_manager", "hotel_id", contract.HOTEL),
-    "hotel_rates": Source(
-        "hotel_rates", "inventory.hotel_rates", "channel_manager", "rate_id", contract.HOTEL_RATE
-    ),
+    "flights": Source("flights", "gds", contract.FLIGHTS),
+    "fares": Source("fares", "gds", contract.FARES),
+    "hotels": Source("hotels", "channel_manager", contract.HOTELS),
+    "hotel_rates": Source("hotel_rates", "channel_manager", contract.HOTEL_RATES),
 }
 SOURCE_BY_TOPIC = {source.topic: source for source in SOURCES.values()}
 INVENTORY_TOPICS = tuple(source.topic for source in SOURCES.values())

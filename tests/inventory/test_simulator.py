@@ -93,7 +93,7 @@ def decode(item: Item) -> ChangeEvent | None:
         key, value = item.key, item.value
     else:
         key, value = encode_json(item.key), encode_json(item.value)
-    return decode_change(key, value, key_field=source.key_field, schema=source.schema)
+    return decode_change(key, value, topic=source.contract)
 
 
 def base_changes(items: list[Item]) -> list[Change]:

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inventory import contract
 from inventory.models import Fare, Flight, Hotel, HotelRate
 from inventory.streams import fares_apply, flights_apply, hotel_rates_apply, hotels_apply
 from tests.factories import as_event, envelope, fare_row, flight_row, hotel_row, rate_row
+from travelbot.streams import contract
 from travelbot.streams.envelope import ChangeEvent
 
 
 def flight_event(op: str, lsn: int, flight_id: str = "BA117-2026-12-01", **row: Any) -> ChangeEvent:
     event = as_event(
-        "flight_id", flight_id, envelope(op, flight_row(flight_id, **row), lsn=lsn), contract.FLIGHT
+        "flight_id",
+        flight_id,
+        envelope(op, flight_row(flight_id, **row), lsn=lsn),
+        contract.FLIGHTS,
     )
     assert event is not None
     return event
@@ -37,7 +41,7 @@ def test_it_ignores_stale_updates_and_duplicates() -> None:
     changed = flights_apply(
         [flight_event("u", 9, status="cancelled"), flight_event("u", 10, status="boarding")]
     )
-    assert changed == 0
+    assert changed.applied == 0
     assert Flight.objects.get().status == "delayed"
 
 
@@ -82,7 +86,7 @@ def test_a_snapshot_read_is_an_upsert() -> None:
 
 
 def test_a_tombstone_decodes_to_nothing() -> None:
-    assert as_event("flight_id", "BA117-2026-12-01", None, contract.FLIGHT) is None
+    assert as_event("flight_id", "BA117-2026-12-01", None, contract.FLIGHTS) is None
 
 
 @pytest.mark.django_db
@@ -93,23 +97,23 @@ def test_a_fare_is_stored_before_its_flight_arrives() -> None:
         envelope(
             "c", fare_row("ZZ1-2026-12-01:business:J", amount="2100.50"), lsn=1, table="fares"
         ),
-        contract.FARE,
+        contract.FARES,
     )
     assert event is not None
     fares_apply([event])
-    assert str(Fare.objects.get().amount) == "2100.50"
+    assert Fare.objects.get().amount == Decimal("2100.50")
 
 
 @pytest.mark.django_db
 def test_hotels_and_rates_are_applied_with_their_types() -> None:
     hotel = as_event(
-        "hotel_id", "H-NYC-0042", envelope("r", hotel_row(), lsn=1, table="hotels"), contract.HOTEL
+        "hotel_id", "H-NYC-0042", envelope("r", hotel_row(), lsn=1, table="hotels"), contract.HOTELS
     )
     rate = as_event(
         "rate_id",
         "H-NYC-0042:2026-12-01:double",
         envelope("r", rate_row(), lsn=1, table="hotel_rates"),
-        contract.HOTEL_RATE,
+        contract.HOTEL_RATES,
     )
     assert hotel is not None and rate is not None
     hotels_apply([hotel])
@@ -143,7 +147,7 @@ def test_any_history_ends_in_the_state_of_each_keys_newest_event(
     events: list[ChangeEvent] = []
     for key, lsn, op, gate in history:
         if op == "tombstone":
-            assert as_event("flight_id", key, None, contract.FLIGHT) is None
+            assert as_event("flight_id", key, None, contract.FLIGHTS) is None
             continue
         events.append(flight_event(op, lsn, key, gate=gate))
     for start in range(0, len(events), batch_size):
@@ -156,7 +160,7 @@ def expected_state(events: list[ChangeEvent]) -> dict[str, tuple[int, str | None
     for event in events:  # the first event of a given (key, lsn) wins: later ones are duplicates
         if event.key not in newest or event.lsn > newest[event.key].lsn:
             newest[event.key] = event
-    return {key: (e.lsn, e.row["gate"]) for key, e in newest.items() if e.row is not None}
+    return {key: (e.lsn, e.row.gate) for key, e in newest.items() if e.row is not None}
 
 
 def visible_state() -> dict[str, tuple[int, str | None]]:

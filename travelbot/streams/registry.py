@@ -1,25 +1,42 @@
 """One registry of streams: topic, consumer group, decoder, handler and dead-letter topic.
 
 Each app declares `STREAMS` in its `streams.py`; the registry collects them.
+
+A handler receives the decoded events of one batch inside the batch's database transaction
+and may write to any tables it needs (set-based). It returns a `BatchResult`: how many rows
+changed, and the events it refused with a reason (they become dead letters, and count
+towards the poison ratio like records that fail to decode).
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
 
-from travelbot.streams.envelope import ChangeEvent, decode_change
-from travelbot.streams.fields import Parser
+from travelbot.streams.contract import CdcTopic, EventTopic
+from travelbot.streams.envelope import decode_change, decode_event
 from travelbot.streams.topics import dlq_topic
 
+
+@dataclass
+class BatchResult:
+    applied: int = 0
+    rejected: list[tuple[Any, str]] = field(default_factory=list)  # (event, reason)
+
+    def __iadd__(self, other: BatchResult) -> BatchResult:
+        self.applied += other.applied
+        self.rejected += other.rejected
+        return self
+
+
 Decoder = Callable[[bytes | None, bytes | None], Any]
-Handler = Callable[[list[Any]], int]
+Handler = Callable[[list[Any]], BatchResult]
 
 
 @dataclass(frozen=True)
@@ -49,26 +66,35 @@ class StreamSpec:
         return dlq_topic(self.topic)
 
 
-def _change_event_time(event: ChangeEvent) -> int:
-    return event.source_ts_ms
+def _change_event_time(event: Any) -> int:
+    return int(event.source_ts_ms)
 
 
-def cdc_stream(
-    *,
-    topic: str,
-    key_field: str,
-    schema: dict[str, Parser],
-    handle: Handler,
-    group: str | None = None,
-    name: str | None = None,
-) -> StreamSpec:
+def cdc_stream(*, topic: CdcTopic, handle: Handler, group: str | None = None) -> StreamSpec:
     return StreamSpec(
-        name=name or topic,
-        contract_topic=topic,
-        contract_group=group or f"travelbot.{topic}",
-        decode=partial(decode_change, key_field=key_field, schema=schema),
+        name=topic.name,
+        contract_topic=topic.name,
+        contract_group=group or f"travelbot.{topic.name}",
+        decode=partial(decode_change, topic=topic),
         handle=handle,
         event_time_ms=_change_event_time,
+    )
+
+
+def event_stream(
+    *,
+    topic: EventTopic,
+    handle: Handler,
+    event_time_ms: Callable[[Any], int | None],
+    group: str | None = None,
+) -> StreamSpec:
+    return StreamSpec(
+        name=topic.name,
+        contract_topic=topic.name,
+        contract_group=group or f"travelbot.{topic.name}",
+        decode=partial(decode_event, topic=topic),
+        handle=handle,
+        event_time_ms=event_time_ms,
     )
 
 

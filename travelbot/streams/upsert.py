@@ -1,40 +1,78 @@
-"""Set-based, version-guarded writes of CDC events: one statement per table per batch."""
+"""Set-based, version-guarded writes of CDC events: one statement per table per batch.
+
+`source.lsn` is ordered per source system only, so every row keeps the system that created
+it: the key belongs to that system, and an event for the same key from another system is
+refused (dead-lettered with that reason) instead of being compared with lsns it has no
+order with.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 
 from travelbot.streams.envelope import ChangeEvent
+from travelbot.streams.registry import BatchResult
+
+# Columns every mirrored table has besides its data (see inventory.models.Versioned).
+BOOKKEEPING = ("version", "as_of", "deleted", "applied_at", "source_system")
 
 
 @dataclass(frozen=True)
 class VersionedTable:
-    """A table mirrored from a CDC topic; `columns` are the data columns' (name, Postgres type)."""
+    """A table mirrored from a CDC topic; `columns` are its data columns (name, Postgres type)."""
 
     table: str
     key: str
     columns: tuple[tuple[str, str], ...]
 
+    @classmethod
+    def for_model(cls, model: type[models.Model]) -> VersionedTable:
+        """The model declares the columns once; the upsert reads them from it."""
+        meta = model._meta
+        data = [
+            field
+            for field in meta.concrete_fields
+            if not field.primary_key and field.column not in BOOKKEEPING
+        ]
+        return cls(
+            table=meta.db_table,
+            key=str(meta.pk.column),
+            columns=tuple((str(f.column), str(f.db_type(connection))) for f in data),
+        )
+
+    @cached_property
     def upsert_sql(self) -> str:
         names = [self.key, *(name for name, _ in self.columns)]
+        casts = ["text", *(pg_type for _, pg_type in self.columns)]
         arrays = ", ".join(
-            [f"%s::{pg_type}[]" for pg_type in ["text", *(t for _, t in self.columns)]]
-            + ["%s::bigint[]", "%s::timestamptz[]", "%s::boolean[]"]
+            [f"%s::{pg_type}[]" for pg_type in casts]
+            + ["%s::bigint[]", "%s::timestamptz[]", "%s::boolean[]", "%s::text[]"]
         )
-        updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
         columns = ", ".join(names)
+        updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
+        key = self.key
         return (
-            f"INSERT INTO {self.table} AS t ({columns}, version, as_of, deleted, applied_at) "
-            f"SELECT u.*, clock_timestamp() FROM unnest({arrays}) "
-            f"AS u({columns}, version, as_of, deleted) "
-            f"ON CONFLICT ({self.key}) DO UPDATE SET {updates}, version = excluded.version, "
-            "as_of = excluded.as_of, deleted = excluded.deleted, applied_at = excluded.applied_at "
-            "WHERE t.version < excluded.version"
+            f"WITH incoming AS (SELECT * FROM unnest({arrays}) "
+            f"AS u({columns}, version, as_of, deleted, source_system)), "
+            f"foreign_owner AS (SELECT i.{key} AS key, t.source_system FROM incoming i "
+            f"JOIN {self.table} t ON t.{key} = i.{key} "
+            "WHERE t.source_system <> i.source_system AND t.source_system <> ''), "
+            f"written AS (INSERT INTO {self.table} AS t "
+            f"({columns}, version, as_of, deleted, source_system, applied_at) "
+            "SELECT i.*, clock_timestamp() FROM incoming i "
+            f"WHERE i.{key} NOT IN (SELECT key FROM foreign_owner) "
+            f"ON CONFLICT ({key}) DO UPDATE SET {updates}, version = excluded.version, "
+            "as_of = excluded.as_of, deleted = excluded.deleted, "
+            "source_system = excluded.source_system, applied_at = excluded.applied_at "
+            "WHERE t.version < excluded.version RETURNING 1) "
+            "SELECT NULL, count(*)::text FROM written "
+            "UNION ALL SELECT key, source_system FROM foreign_owner"
         )
 
 
@@ -48,6 +86,28 @@ def latest_per_key(events: Iterable[ChangeEvent]) -> list[ChangeEvent]:
     return list(latest.values())
 
 
+def one_system_per_key(events: list[ChangeEvent]) -> tuple[list[ChangeEvent], BatchResult]:
+    """Within a batch, the first system to write a key claims it; other systems' events for
+    that key are refused (their lsns cannot be ordered against the claimant's)."""
+    claimed: dict[str, str] = {}
+    kept: list[ChangeEvent] = []
+    refused = BatchResult()
+    for event in events:
+        owner = claimed.setdefault(event.key, event.system)
+        if owner == event.system:
+            kept.append(event)
+        else:
+            refused.rejected.append((event, _foreign_reason(event, owner)))
+    return kept, refused
+
+
+def _foreign_reason(event: ChangeEvent, owner: str) -> str:
+    return (
+        f"key {event.key!r} belongs to source system {owner!r}; "
+        f"this event came from {event.system!r}"
+    )
+
+
 def ms_to_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
@@ -56,15 +116,17 @@ def versioned_upsert(
     *,
     table: VersionedTable,
     events: list[ChangeEvent],
-    row_values: Callable[[dict[str, Any]], tuple[Any, ...]],
-) -> int:
+    row_values: Callable[[Any], tuple[Any, ...]],
+) -> BatchResult:
     """Apply events whose lsn beats the stored version; deletes leave a versioned marker.
 
-    Returns the number of rows that changed.
+    `applied` counts the rows that changed; events for keys that another source system owns
+    are returned as rejected.
     """
-    latest = latest_per_key(events)
+    kept, result = one_system_per_key(events)
+    latest = latest_per_key(kept)
     if not latest:
-        return 0
+        return result
     empty = (None,) * len(table.columns)
     data = [empty if event.row is None else row_values(event.row) for event in latest]
     params: list[list[Any]] = [[event.key for event in latest]]
@@ -73,7 +135,14 @@ def versioned_upsert(
         [event.lsn for event in latest],
         [ms_to_datetime(e.source_ts_ms) for e in latest],
         [event.is_delete for event in latest],
+        [event.system for event in latest],
     ]
     with connection.cursor() as cursor:
-        cursor.execute(table.upsert_sql(), params)
-        return int(cursor.rowcount)
+        cursor.execute(table.upsert_sql, params)
+        rows = cursor.fetchall()
+    owners = {key: owner for key, owner in rows if key is not None}
+    result.applied = next(int(count) for key, count in rows if key is None)
+    result.rejected += [
+        (event, _foreign_reason(event, owners[event.key])) for event in kept if event.key in owners
+    ]
+    return result
