@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from tests.streaming import isolated, runtime_config, servers
 from travelbot.streams.kafka import make_raw_producer
 from travelbot.streams.registry import StreamSpec
-from travelbot.streams.runtime import DecodedBatch, RuntimeConfig, StreamRunner
+from travelbot.streams.runtime import Applied, DecodedBatch, RuntimeConfig, StreamRunner
 
 __all__ = ["isolated", "runtime_config", "servers"]  # shared with the test suite
 
@@ -68,9 +69,14 @@ class BenchRunner(StreamRunner):
     (commit time, event times) of every batch if asked, and time spent per phase."""
 
     def __init__(
-        self, spec: StreamSpec, config: RuntimeConfig, *, capture_latency: bool = False
+        self,
+        spec: StreamSpec,
+        config: RuntimeConfig,
+        *,
+        capture_latency: bool = False,
+        on_commit: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(spec, config, client_id=f"bench-{spec.name}")
+        super().__init__(spec, config, client_id=f"bench-{spec.name}", on_commit=on_commit)
         self.capture_latency = capture_latency
         self.records_done = 0
         self.started_at: float | None = None
@@ -110,7 +116,7 @@ class BenchRunner(StreamRunner):
         self.timings.process_s += time.monotonic() - started
         self.timings.batch_sizes.append(len(records))
 
-    def _apply_with_retry(self, batch: DecodedBatch) -> int:
+    def _apply_with_retry(self, batch: DecodedBatch) -> Applied:
         started = time.monotonic()
         applied = super()._apply_with_retry(batch)
         committed_ms = time.time() * 1000  # the Postgres transaction has just committed

@@ -16,6 +16,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from travelbot.streams.kafka import create_topics, make_producer, make_raw_producer
 from travelbot.streams.registry import StreamSpec
 from travelbot.streams.runtime import RuntimeConfig, StreamRunner
+from travelbot.streams.supervisor import StreamSupervisor
 
 
 def isolated(spec: StreamSpec, *, label: str = "") -> StreamSpec:
@@ -83,6 +84,25 @@ class RunnerThread:
     def __exit__(self, *exc_info: object) -> None:
         self.runner.stop()
         self.thread.join(timeout=30)
+
+
+class SupervisorThread:
+    """A supervised stream (as a worker runs it) in a background thread."""
+
+    def __init__(
+        self, spec: StreamSpec, config: RuntimeConfig | None = None, **supervisor: Any
+    ) -> None:
+        self.supervisor = StreamSupervisor(spec, config or runtime_config(), **supervisor)
+        self.thread = threading.Thread(target=self.supervisor.run, daemon=True)
+
+    def __enter__(self) -> SupervisorThread:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.supervisor.stop()
+        self.thread.join(timeout=60)
+        assert not self.thread.is_alive(), "the supervisor did not stop"
 
 
 def wait_until(condition: Callable[[], bool], *, timeout_s: float = 30, what: str = "") -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from typing import Any
 
 import pytest
+from django.db.utils import OperationalError
 
 from inventory.models import Flight
 from inventory.streams import STREAMS
@@ -19,7 +22,8 @@ from tests.streaming import (
     runtime_config,
     wait_until,
 )
-from travelbot.models import DeadLetter, StreamBatch, StreamState
+from travelbot.models import DeadLetter, StreamBatch, StreamOffset, StreamState
+from travelbot.streams.registry import BatchResult, StreamSpec
 from travelbot.streams.runtime import StreamHalted
 
 FLIGHTS = next(spec for spec in STREAMS if spec.name == "inventory.flights")
@@ -73,9 +77,9 @@ MALFORMED = {
 }
 EXPECTED_REASONS = {
     "BAD1": "value is not UTF-8 JSON",
-    "BAD2": "after.seats_available: expected an integer",
-    "BAD3": "key must be an object with a non-empty string flight_id",
-    "BAD4": "unknown op 'x'",
+    "BAD2": "Expected `int`, got `str` - at `$.after.seats_available.economy`",
+    "BAD3": "key: Object missing required field `flight_id`",
+    "BAD4": "Invalid enum value 'x' - at `$.op`",
     "BAD5": "more than the 262144 allowed",
     "BAD6": "rejected by the database",
 }
@@ -98,6 +102,7 @@ def test_malformed_records_go_to_the_dead_letter_topic_with_their_reason() -> No
     dlq = read_topic(spec.dlq_topic, len(MALFORMED))
     assert sorted(r.key for r in dlq) == sorted(key for key, _ in MALFORMED.values())
     assert all(dict(r.headers)["dlq.reason"] for r in dlq)
+    assert not DeadLetter.objects.filter(produced_at=None).exists()
 
 
 def test_it_halts_without_committing_when_most_of_a_batch_is_poison() -> None:
@@ -109,6 +114,68 @@ def test_it_halts_without_committing_when_most_of_a_batch_is_poison() -> None:
     assert isinstance(runner.error, StreamHalted)
     assert committed_offsets(spec) == {}
     assert "40 of 40" in StreamState.objects.get(stream=spec.name).halted_reason
+
+
+def test_rows_postgres_refuses_count_towards_the_poison_ratio() -> None:
+    """A schema change that makes Postgres refuse every row is broken code, not 40 dead letters."""
+    spec = isolated(FLIGHTS)
+    publish(
+        spec.topic,
+        [
+            ({"flight_id": f"NUL{n}"}, envelope("c", flight_row(f"NUL{n}", gate="A\u0000"), lsn=1))
+            for n in range(40)
+        ],
+    )
+    runner = RunnerThread(spec, runtime_config(max_wait_ms=1000))
+    with runner:
+        wait_until(lambda: not runner.thread.is_alive(), what="the runner to halt")
+    assert isinstance(runner.error, StreamHalted)
+    reason = StreamState.objects.get(stream=spec.name).halted_reason
+    assert "rejected by the database" in reason
+    assert (Flight.objects.count(), DeadLetter.objects.count(), committed_offsets(spec)) == (
+        0,
+        0,
+        {},
+    )
+
+
+def test_a_retried_batch_lists_each_refused_record_once() -> None:
+    spec = isolated(FLIGHTS)
+    outage = {"left": 1}
+
+    def flaky(events: list[Any]) -> BatchResult:
+        result = FLIGHTS.handle(events)
+        if outage["left"] and len(events) == 1:  # after Postgres refused a row: the DB "drops"
+            outage["left"] -= 1
+            raise OperationalError("server closed the connection unexpectedly")
+        return result
+
+    publish(spec.topic, flight_messages(30))
+    publish(
+        spec.topic, [({"flight_id": "NUL"}, envelope("c", flight_row("NUL", gate="\u0000"), lsn=1))]
+    )
+    with RunnerThread(replace(spec, handle=flaky), runtime_config(max_wait_ms=1000)):
+        wait_until(lambda: Flight.objects.count() == 30, what="the good records")
+        wait_until(
+            lambda: DeadLetter.objects.filter(produced_at__isnull=False).exists(), what="the letter"
+        )
+    assert outage["left"] == 0
+    assert DeadLetter.objects.count() == 1
+    assert len(read_topic(spec.dlq_topic, 2)) == 1
+
+
+def test_postgres_positions_commit_with_the_batch() -> None:
+    spec = isolated(FLIGHTS)
+    publish(spec.topic, flight_messages(50))
+    with RunnerThread(spec):
+        wait_until(lambda: Flight.objects.count() == 50, what="50 flights")
+        wait_until(lambda: stored_positions(spec) == committed_offsets(spec), what="positions")
+    assert sum(stored_positions(spec).values()) == 50
+
+
+def stored_positions(spec: StreamSpec) -> dict[int, int]:
+    rows = StreamOffset.objects.filter(group=spec.group, topic=spec.topic)
+    return {row.partition: row.next_offset for row in rows}
 
 
 def test_stop_finishes_the_current_batch_and_commits_it() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.serializer import Serializer
 
 from travelbot.streams.topics import all_topics
@@ -57,8 +57,35 @@ def make_raw_producer(bootstrap_servers: list[str], **overrides: Any) -> KafkaPr
     return KafkaProducer(**config)
 
 
-def make_admin(bootstrap_servers: list[str]) -> KafkaAdminClient:
-    return KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10000)
+Message = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]
+
+
+def produce_checked(
+    producer: KafkaProducer, topic: str, messages: list[Message], *, timeout_s: float
+) -> tuple[list[int], KafkaError | None]:
+    """Send, flush and check every future: the indexes the broker acknowledged, and the first
+    error (a refused send, a failed future, or the flush running out of time)."""
+    futures = []
+    error: KafkaError | None = None
+    try:
+        for key, value, headers in messages:
+            futures.append(producer.send(topic, key=key, value=value, headers=headers or None))
+        producer.flush(timeout=timeout_s)
+    except KafkaError as exc:
+        error = exc
+    acknowledged = [i for i, f in enumerate(futures) if f.is_done and f.succeeded()]
+    if error is None and len(acknowledged) < len(messages):
+        failed = [f.exception for f in futures if f.is_done and f.failed()]
+        error = failed[0] if failed else KafkaTimeoutError(f"{topic}: no acknowledgement")
+    return acknowledged, error
+
+
+def make_admin(bootstrap_servers: list[str], *, timeout_ms: int = 10000) -> KafkaAdminClient:
+    return KafkaAdminClient(
+        bootstrap_servers=bootstrap_servers,
+        request_timeout_ms=timeout_ms,
+        bootstrap_timeout_ms=timeout_ms,
+    )
 
 
 def make_offsets_reader(bootstrap_servers: list[str]) -> KafkaConsumer:

@@ -1,12 +1,18 @@
 """The stream runtime: poll a batch, decode, apply in one transaction, then commit offsets.
 
 Semantics follow Sentry's arroyo on kafka-python:
-- a batch closes at `max_records` or `max_wait_ms` after its first record;
-- decode failures are poison: stored as dead letters in the same transaction as
-  the batch and produced to `<topic>.dlq`, unless so many fail that the code,
-  not the data, must be broken; then the stream halts without committing;
-- offsets are committed only after the Postgres transaction has committed;
+- a batch closes at `max_records`, `max_wait_ms` after its first record, or when partitions
+  are revoked (their records are dropped: the new owner reads them);
+- records that fail to decode, and rows the handler or Postgres refuse, are poison: stored
+  as dead letters in the batch's transaction and produced to `<topic>.dlq`, unless so many
+  fail that the code, not the data, must be broken; then the stream halts without committing;
+- the next offset of every partition is stored in Postgres in the batch's transaction, with
+  a fingerprint of the last record: a new owner resumes exactly there, and a broker whose log
+  was reset is noticed instead of being read from a position past its end;
+- Kafka offsets are committed only after the Postgres transaction and every dead letter's
+  produce are acknowledged; a commit lost to a rebalance is harmless (Postgres holds the place);
 - a database outage is waited out by retrying the same batch, never skipping it;
+- any other error propagates: the supervisor records it and restarts the runner;
 - stop() (SIGTERM) lets the current batch finish and commit before closing.
 """
 
@@ -16,24 +22,48 @@ import bisect
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.db.utils import DataError, IntegrityError, InterfaceError, OperationalError
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import CommitFailedError, KafkaError
+from kafka.errors import (
+    CommitFailedError,
+    IllegalGenerationError,
+    KafkaError,
+    RebalanceInProgressError,
+    UnknownMemberIdError,
+)
 from kafka.structs import OffsetAndMetadata
 
-from travelbot.models import LATENCY_BUCKETS_MS
-from travelbot.services import dead_letters_store, stream_batch_record, stream_halt_record
+from travelbot.models import LATENCY_BUCKETS_MS, StreamOffset
+from travelbot.services import (
+    Position,
+    dead_letters_relay,
+    dead_letters_store,
+    record_fingerprint,
+    stream_batch_record,
+    stream_halt_record,
+    stream_log_reset_record,
+    stream_position_forget,
+    stream_positions_store,
+)
 from travelbot.streams.envelope import PoisonRecord
 from travelbot.streams.kafka import make_raw_producer
 from travelbot.streams.registry import StreamSpec
 
 logger = logging.getLogger(__name__)
+
+# How long a position probe waits for the record applied last before calling the log reset.
+PROBE_WAIT_S = 3.0
+
+# A commit refused because the group moved on: the next owner resumes from Postgres.
+COMMIT_LOST = (CommitFailedError, RebalanceInProgressError, IllegalGenerationError,
+               UnknownMemberIdError)  # fmt: skip
 
 
 class StreamHalted(RuntimeError):
@@ -56,6 +86,8 @@ class RuntimeConfig:
     session_timeout_ms: int = 6000
     db_retry_initial_s: float = 0.2
     db_retry_max_s: float = 5.0
+    kafka_timeout_ms: int = 10_000  # bootstrap, offset commits, position probes
+    commit_attempts: int = 3
 
     @classmethod
     def from_settings(cls) -> RuntimeConfig:
@@ -78,12 +110,33 @@ class DecodedBatch:
     poison: list[tuple[ConsumerRecord, str]] = field(default_factory=list)
     skipped: int = 0
 
-    def next_offsets(self) -> dict[TopicPartition, OffsetAndMetadata]:
-        offsets: dict[TopicPartition, int] = {}
+    def last_records(self) -> dict[TopicPartition, ConsumerRecord]:
+        last: dict[TopicPartition, ConsumerRecord] = {}
         for record in self.records:
             partition = TopicPartition(record.topic, record.partition)
-            offsets[partition] = max(offsets.get(partition, -1), record.offset + 1)
-        return {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in offsets.items()}
+            if partition not in last or record.offset > last[partition].offset:
+                last[partition] = record
+        return last
+
+    def positions(self) -> dict[int, Position]:
+        return {
+            tp.partition: Position(record.offset + 1, record_fingerprint(record))
+            for tp, record in self.last_records().items()
+        }
+
+    def next_offsets(self) -> dict[TopicPartition, OffsetAndMetadata]:
+        return {
+            tp: OffsetAndMetadata(record.offset + 1, "", -1)
+            for tp, record in self.last_records().items()
+        }
+
+
+@dataclass
+class Applied:
+    """What one attempt at a batch did: rows changed, and every poison record with its reason."""
+
+    rows: int
+    poison: list[tuple[ConsumerRecord, str]]
 
 
 def decode_batch(spec: StreamSpec, records: list[ConsumerRecord]) -> DecodedBatch:
@@ -109,17 +162,71 @@ def latency_histogram(event_times_ms: list[int], committed_ms: int) -> list[int]
     return counts
 
 
-class StreamRunner:
-    """Consumes one registered stream until stopped. One runner per thread or process."""
+class RebalanceTracker(ConsumerRebalanceListener):
+    """Remembers what a rebalance took away and gave, for the runner to act on after poll().
 
-    def __init__(self, spec: StreamSpec, config: RuntimeConfig, *, client_id: str = "") -> None:
+    The callbacks run on kafka-python's IO thread while the runner waits inside poll(), so
+    they only record; the runner drops revoked records and positions new partitions.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._revoked: set[TopicPartition] = set()
+        self._unpositioned: set[TopicPartition] = set()
+        self.assignment: set[TopicPartition] = set()
+
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        with self._lock:
+            self._revoked |= set(revoked)
+            self._unpositioned -= set(revoked)
+            self.assignment -= set(revoked)
+
+    def on_partitions_lost(self, lost: set[TopicPartition]) -> None:
+        self.on_partitions_revoked(lost)
+
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        with self._lock:
+            self._unpositioned |= set(assigned)
+            self.assignment |= set(assigned)
+
+    def take(self) -> tuple[set[TopicPartition], set[TopicPartition]]:
+        """(revoked, newly assigned) since the last call."""
+        with self._lock:
+            taken = (self._revoked, self._unpositioned)
+            self._revoked, self._unpositioned = set(), set()
+            return taken
+
+
+class StreamRunner:
+    """Consumes one registered stream until stopped. One runner per thread or process.
+
+    `on_poll` and `on_commit` let a supervisor keep a heartbeat; `accept_poison_once` lets
+    the first batch dead-letter its poison whatever the ratio (staff resumed a halt so).
+    """
+
+    def __init__(
+        self,
+        spec: StreamSpec,
+        config: RuntimeConfig,
+        *,
+        client_id: str = "",
+        on_poll: Callable[[list[int]], None] | None = None,
+        on_commit: Callable[[], None] | None = None,
+        accept_poison_once: bool = False,
+    ) -> None:
         self.spec = spec
         self.config = config
         self.client_id = client_id or f"travelbot-{spec.name}"
         self._stop = threading.Event()
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
+        self._probe: KafkaConsumer | None = None
+        self._rebalance = RebalanceTracker()
+        self._on_poll = on_poll or (lambda partitions: None)
+        self._on_commit = on_commit or (lambda: None)
+        self._accept_poison = accept_poison_once
         self.batches_committed = 0
+        self.commits_lost = 0
 
     def stop(self) -> None:
         self._stop.set()
@@ -129,14 +236,19 @@ class StreamRunner:
         return self._stop.is_set()
 
     def run(self) -> None:
-        self._consumer = self._make_consumer()
-        self._producer = make_raw_producer(self.config.bootstrap_servers)
-        logger.info(
-            "stream %s: consuming %s as group %s", self.spec.name, self.spec.topic, self.spec.group
-        )
         try:
+            self._consumer = self._make_consumer()
+            self._producer = make_raw_producer(self.config.bootstrap_servers)
+            self._relay_dead_letters()
+            logger.info(
+                "stream %s: consuming %s as group %s",
+                self.spec.name,
+                self.spec.topic,
+                self.spec.group,
+            )
             while not self.stopping:
                 records = self.poll_batch()
+                self._on_poll(sorted(tp.partition for tp in self._rebalance.assignment))
                 if records:
                     self.process(records)
         except StreamStopped:
@@ -149,8 +261,7 @@ class StreamRunner:
             self._close()
 
     def _make_consumer(self) -> KafkaConsumer:
-        return KafkaConsumer(
-            self.spec.topic,
+        consumer = KafkaConsumer(
             bootstrap_servers=self.config.bootstrap_servers,
             group_id=self.spec.group,
             client_id=self.client_id,
@@ -163,10 +274,19 @@ class StreamRunner:
             fetch_max_wait_ms=self.config.fetch_max_wait_ms,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=16 * 1024 * 1024,
+            bootstrap_timeout_ms=self.config.kafka_timeout_ms,
         )
+        consumer.subscribe([self.spec.topic], listener=self._rebalance)
+        return consumer
+
+    # --- reading ---------------------------------------------------------------------------
 
     def poll_batch(self) -> list[ConsumerRecord]:
-        """Block up to idle_poll_ms for a first record, then fill the batch by size or time."""
+        """Block up to idle_poll_ms for a first record, then fill the batch by size or time.
+
+        A rebalance closes the batch: records of revoked partitions are dropped (the new
+        owner reads them), and newly assigned partitions are positioned from Postgres first.
+        """
         assert self._consumer is not None
         records: list[ConsumerRecord] = []
         deadline: float | None = None
@@ -175,8 +295,14 @@ class StreamRunner:
             polled = self._consumer.poll(
                 timeout_ms=timeout_ms, max_records=self.config.max_records - len(records)
             )
-            for partition_records in polled.values():
-                records.extend(partition_records)
+            fresh = [record for batch in polled.values() for record in batch]
+            revoked, assigned = self._rebalance.take()
+            if assigned:
+                moved = self._position(assigned)
+                fresh = [r for r in fresh if TopicPartition(r.topic, r.partition) not in moved]
+            if revoked:
+                return [r for r in records if TopicPartition(r.topic, r.partition) not in revoked]
+            records.extend(fresh)
             if not records:
                 return records
             if deadline is None:
@@ -186,36 +312,116 @@ class StreamRunner:
                 break
         return records
 
+    def _position(self, partitions: set[TopicPartition]) -> set[TopicPartition]:
+        """Resume each partition where Postgres says the data stands, if the broker still holds
+        the record applied last; otherwise its log was reset: say so and read it from the start.
+
+        Returns the partitions moved by a seek (records already fetched for them are stale)."""
+        assert self._consumer is not None
+        stored = {
+            row.partition: Position(row.next_offset, row.fingerprint)
+            for row in StreamOffset.objects.filter(group=self.spec.group, topic=self.spec.topic)
+        }
+        moved: set[TopicPartition] = set()
+        resumed: dict[TopicPartition, OffsetAndMetadata] = {}
+        for tp in sorted(partitions, key=lambda tp: tp.partition):
+            position = stored.get(tp.partition)
+            if position is None:
+                continue  # nothing applied yet: the group's committed offset, or the start
+            moved.add(tp)
+            problem = self._verify_position(tp, position)
+            if problem is None:
+                self._consumer.seek(tp, position.next_offset)
+                resumed[tp] = OffsetAndMetadata(position.next_offset, "", -1)
+                continue
+            logger.error("stream %s: %s; reading it again from the start", self.spec.name, problem)
+            stream_log_reset_record(stream=self.spec.name, detail=problem)
+            stream_position_forget(group=self.spec.group, topic=tp.topic, partition=tp.partition)
+            self._consumer.seek_to_beginning(tp)
+        if resumed:
+            # A runner that failed after its transaction but before its Kafka commit left the
+            # group's offsets behind Postgres: bring them level, for every lag monitor.
+            self._commit(resumed)
+        return moved
+
+    def _verify_position(self, tp: TopicPartition, position: Position) -> str | None:
+        """None if the record at next_offset - 1 is the one applied last, else what is wrong."""
+        probe = self._probe_consumer()
+        timeout_ms = self.config.kafka_timeout_ms
+        target = position.next_offset - 1
+        if target < probe.beginning_offsets([tp], timeout_ms=timeout_ms)[tp]:
+            return None  # removed by retention since: the position itself still holds
+        probe.assign([tp])
+        probe.seek(tp, target)
+        # The broker answered above, so silence here means the record is not there. (End
+        # offsets cannot tell: tansu reports the last batch's base offset, a lower bound.)
+        deadline = time.monotonic() + PROBE_WAIT_S
+        while time.monotonic() < deadline:
+            found = probe.poll(timeout_ms=200).get(tp)
+            if found:
+                same = found[0].offset == target and record_fingerprint(found[0]) == (
+                    position.fingerprint
+                )
+                return (
+                    None
+                    if same
+                    else (
+                        f"partition {tp.partition}: the record at offset {target} is not the one "
+                        "applied last (the broker's log was reset or the topic recreated)"
+                    )
+                )
+        return (
+            f"partition {tp.partition}: the broker has no record at offset {target}, but "
+            f"{position.next_offset} were applied (its log was reset)"
+        )
+
+    def _probe_consumer(self) -> KafkaConsumer:
+        if self._probe is None:
+            self._probe = KafkaConsumer(
+                bootstrap_servers=self.config.bootstrap_servers,
+                client_id=f"{self.client_id}:probe",
+                enable_auto_commit=False,
+                fetch_max_wait_ms=100,
+                max_poll_records=1,
+                bootstrap_timeout_ms=self.config.kafka_timeout_ms,
+            )
+        return self._probe
+
+    # --- processing ------------------------------------------------------------------------
+
     def process(self, records: list[ConsumerRecord]) -> None:
         started = time.monotonic()
         batch = decode_batch(self.spec, records)
-        self._check_poison_ratio(batch)
+        self._check_poison(batch.poison, len(records))
         applied = self._apply_with_retry(batch)
         committed_ms = int(time.time() * 1000)
-        self._produce_dead_letters(batch)
+        if applied.poison:
+            self._relay_dead_letters()
         self._commit_offsets(batch)
         self.batches_committed += 1
+        self._accept_poison = False
+        self._on_commit()
         self._record_batch(batch, applied, committed_ms, started)
 
-    def _check_poison_ratio(self, batch: DecodedBatch) -> None:
-        total = len(batch.records)
+    def _check_poison(self, poison: list[tuple[ConsumerRecord, str]], total: int) -> None:
+        """Halt when the poison (bad records and rows refused downstream alike) says the code,
+        not the data, is broken; unless staff resumed the stream to dead-letter it once."""
         if (
-            total >= self.config.poison_min_records
-            and len(batch.poison) / total > self.config.poison_max_ratio
+            not self._accept_poison
+            and total >= self.config.poison_min_records
+            and len(poison) / total > self.config.poison_max_ratio
         ):
-            sample = "; ".join(reason for _, reason in batch.poison[:3])
             raise StreamHalted(
-                f"{len(batch.poison)} of {total} records in one batch are poison (first: {sample})"
+                f"{len(poison)} of {total} records in one batch are poison "
+                f"(more than {self.config.poison_max_ratio:.0%}); first: {poison[0][1]}"
             )
 
-    def _apply_with_retry(self, batch: DecodedBatch) -> int:
+    def _apply_with_retry(self, batch: DecodedBatch) -> Applied:
         delay = self.config.db_retry_initial_s
         while True:
             try:
                 with transaction.atomic():
-                    applied = self._apply_isolating(batch, batch.events, batch.sources)
-                    dead_letters_store(stream=self.spec.name, poison=batch.poison)
-                return applied
+                    return self._apply(batch)
             except (OperationalError, InterfaceError) as exc:
                 # The same batch is retried until Postgres is back: offsets stay uncommitted,
                 # so a stop during the outage loses nothing (the records are redelivered).
@@ -230,25 +436,45 @@ class StreamRunner:
                     raise StreamStopped(self.spec.name) from exc
                 delay = min(delay * 2, self.config.db_retry_max_s)
 
+    def _apply(self, batch: DecodedBatch) -> Applied:
+        """One attempt, inside the batch's transaction; a halt rolls everything back."""
+        applied = Applied(rows=0, poison=list(batch.poison))
+        applied.rows = self._apply_isolating(batch, batch.events, batch.sources, applied.poison)
+        self._check_poison(applied.poison, len(batch.records))
+        dead_letters_store(stream=self.spec.name, poison=applied.poison)
+        stream_positions_store(
+            group=self.spec.group, topic=self.spec.topic, positions=batch.positions()
+        )
+        return applied
+
     def _apply_isolating(
-        self, batch: DecodedBatch, events: list[Any], sources: list[ConsumerRecord]
+        self,
+        batch: DecodedBatch,
+        events: list[Any],
+        sources: list[ConsumerRecord],
+        poison: list[tuple[ConsumerRecord, str]],
     ) -> int:
         """Apply events in a savepoint; if the database rejects them (a value that passed the
-        contract but not a column), bisect to find the records to dead-letter, apply the rest."""
+        contract but not a column), bisect to find the records to dead-letter, apply the rest.
+        Stops bisecting (halts) as soon as the poison alone would halt the batch."""
         if not events:
             return 0
         try:
             with transaction.atomic():
-                return self.spec.handle(events)
+                result = self.spec.handle(events)
         except (DataError, IntegrityError) as exc:
             if len(events) == 1:
                 reason = str(exc).strip().splitlines()[0]
-                batch.poison.append((sources[0], f"rejected by the database: {reason}"))
+                poison.append((sources[0], f"rejected by the database: {reason}"))
+                self._check_poison(poison, len(batch.records))
                 return 0
             half = len(events) // 2
-            return self._apply_isolating(
-                batch, events[:half], sources[:half]
-            ) + self._apply_isolating(batch, events[half:], sources[half:])
+            left = self._apply_isolating(batch, events[:half], sources[:half], poison)
+            return left + self._apply_isolating(batch, events[half:], sources[half:], poison)
+        if result.rejected:
+            source_of = {id(event): record for event, record in zip(events, sources, strict=True)}
+            poison += [(source_of[id(event)], reason) for event, reason in result.rejected]
+        return result.applied
 
     @staticmethod
     def _reset_db_connection() -> None:
@@ -257,42 +483,50 @@ class StreamRunner:
         except Exception:  # noqa: BLE001 - the connection is already broken
             logger.debug("closing a broken connection failed", exc_info=True)
 
-    def _produce_dead_letters(self, batch: DecodedBatch) -> None:
-        if not batch.poison:
-            return
-        assert self._producer is not None
-        for record, reason in batch.poison:
-            headers = [
-                ("dlq.reason", reason.encode()),
-                ("dlq.topic", record.topic.encode()),
-                ("dlq.partition", str(record.partition).encode()),
-                ("dlq.offset", str(record.offset).encode()),
-            ]
-            self._producer.send(
-                self.spec.dlq_topic, key=record.key, value=record.value, headers=headers
-            )
-        self._producer.flush(timeout=30)
+    def _relay_dead_letters(self) -> None:
+        """Every stored dead letter must be on <topic>.dlq before offsets commit past it; a
+        runner that failed before that relays them when it starts again."""
+        dead_letters_relay(
+            stream=self.spec.name, dlq_topic=self.spec.dlq_topic, producer=self._producer
+        )
 
     def _commit_offsets(self, batch: DecodedBatch) -> None:
+        self._commit(batch.next_offsets())
+
+    def _commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
         assert self._consumer is not None
-        try:
-            self._consumer.commit(offsets=batch.next_offsets())
-        except CommitFailedError:
-            # The group rebalanced: the new owner re-reads these records and the
-            # version guard makes the re-application a no-op.
-            logger.warning("stream %s: offset commit lost to a rebalance", self.spec.name)
+        for attempt in range(1, self.config.commit_attempts + 1):
+            try:
+                self._consumer.commit(offsets=offsets, timeout_ms=self.config.kafka_timeout_ms)
+                return
+            except COMMIT_LOST as exc:
+                self.commits_lost += 1
+                logger.info(
+                    "stream %s: offset commit lost to a rebalance (%s); Postgres holds the place",
+                    self.spec.name,
+                    type(exc).__name__,
+                )
+                return
+            except KafkaError as exc:
+                if not getattr(exc, "retriable", False) or attempt == self.config.commit_attempts:
+                    raise
+                logger.warning(
+                    "stream %s: offset commit failed (%r), retrying", self.spec.name, exc
+                )
+                if self._stop.wait(0.5 * attempt):
+                    return  # Postgres holds the place; the next start resumes from it
 
     def _record_batch(
-        self, batch: DecodedBatch, applied: int, committed_ms: int, started: float
+        self, batch: DecodedBatch, applied: Applied, committed_ms: int, started: float
     ) -> None:
         event_times = [t for t in map(self.spec.event_time_ms, batch.events) if t is not None]
         try:
             stream_batch_record(
                 stream=self.spec.name,
                 records=len(batch.records),
-                applied=applied,
+                applied=applied.rows,
                 skipped=batch.skipped,
-                dead_lettered=len(batch.poison),
+                dead_lettered=len(applied.poison),
                 newest_event_ms=max(event_times, default=None),
                 histogram=latency_histogram(event_times, committed_ms),
                 committed_ms=committed_ms,
@@ -309,12 +543,17 @@ class StreamRunner:
             logger.exception("stream %s: could not record the halt", self.spec.name)
 
     def _close(self) -> None:
-        for client in (self._consumer, self._producer):
+        for name, close in (
+            ("consumer", lambda c: c.close(autocommit=False, timeout_ms=5000)),
+            ("producer", lambda p: p.close(timeout=5)),
+            ("probe", lambda c: c.close(autocommit=False, timeout_ms=5000)),
+        ):
+            client = getattr(self, f"_{name}")
             if client is None:
                 continue
             try:
-                client.close()
-            except KafkaError:
-                logger.warning("stream %s: closing a Kafka client failed", self.spec.name)
+                close(client)
+            except Exception:  # noqa: BLE001 - closing after a failure must not hide it
+                logger.warning("stream %s: closing the %s failed", self.spec.name, name)
         close_old_connections()
         connection.close()
