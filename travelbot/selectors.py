@@ -1,7 +1,11 @@
-"""Reads for stream health: lag per partition, throughput, freshness, latency, dead letters."""
+"""Reads for stream health: state, lag per partition, throughput, freshness, latency, runners,
+failures and dead letters. Every figure of every stream comes from a fixed handful of
+set-based queries, and lag from the bounded, cached reader (a broker that is down never
+blocks a page)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -9,23 +13,53 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
-from kafka import KafkaAdminClient, TopicPartition
-from kafka.admin import OffsetSpec
-from kafka.errors import KafkaError
 
-from travelbot.models import LATENCY_BUCKETS_MS, DeadLetter, StreamBatch, StreamState
-from travelbot.streams.kafka import make_admin
+from travelbot.models import (
+    LATENCY_BUCKETS_MS,
+    DeadLetter,
+    RunnerHeartbeat,
+    StreamBatch,
+    StreamFailure,
+    StreamOffset,
+    StreamState,
+)
+from travelbot.streams.lag import LAG, LagSnapshot, TopicGroup
 from travelbot.streams.registry import StreamSpec, registered_streams
 
 QUANTILES = (0.5, 0.95, 0.99)
+FLOWING_WITHIN = timedelta(minutes=1)
+RUNNERS_SHOWN_FOR = timedelta(minutes=10)
+
+
+class State:
+    FLOWING = "flowing"
+    IDLE = "idle"
+    STALLED = "stalled"
+    DOWN = "down"
+    HALTED = "halted"
 
 
 @dataclass(frozen=True)
 class PartitionLag:
     partition: int
-    committed: int | None
+    committed: int | None  # the furthest of the broker's committed offset and Postgres' position
     end: int
     lag: int
+
+
+@dataclass(frozen=True)
+class RunnerView:
+    runner_id: str
+    hostname: str
+    state: str
+    alive: bool
+    heartbeat_at: datetime
+    started_at: datetime
+    partitions: list[int]
+    failures: int
+    last_failure: str
+    last_failure_at: datetime | None
+    next_retry_at: datetime | None
 
 
 @dataclass
@@ -34,6 +68,8 @@ class StreamStatus:
     topic: str
     group: str
     dlq_topic: str
+    state: str = State.IDLE
+    state_reason: str = ""
     partitions: list[PartitionLag] = field(default_factory=list)
     lag_error: str = ""
     events_per_second: float = 0.0
@@ -42,62 +78,148 @@ class StreamStatus:
     latency_samples: int = 0
     dead_letters_total: int = 0
     dead_letters_pending: int = 0
-    latest_reasons: list[DeadLetter] = field(default_factory=list)
+    latest_letters: list[DeadLetter] = field(default_factory=list)
     last_batch_at: datetime | None = None
+    halted_at: datetime | None = None
     halted_reason: str = ""
+    log_reset_at: datetime | None = None
+    log_reset_detail: str = ""
+    runners: list[RunnerView] = field(default_factory=list)
+    recent_failures: list[StreamFailure] = field(default_factory=list)
+    failures_total: int = 0
 
     @property
     def lag_total(self) -> int:
         return sum(p.lag for p in self.partitions)
 
 
-def stream_statuses(*, window: timedelta = timedelta(minutes=5)) -> list[StreamStatus]:
+def stream_statuses(
+    *, window: timedelta = timedelta(minutes=5), details: bool = True
+) -> list[StreamStatus]:
+    """Every registered stream's health. `details` adds the letters and failures a page lists."""
     specs = sorted(registered_streams().values(), key=lambda spec: spec.name)
     statuses = [
         StreamStatus(name=s.name, topic=s.topic, group=s.group, dlq_topic=s.dlq_topic)
         for s in specs
     ]
+    now = timezone.now()
+    by_name = {status.name: status for status in statuses}
+    _fill_progress(by_name, now=now)
+    _fill_latency(by_name, since=now - window)
+    _fill_dead_letter_counts(by_name)
+    _fill_runners(by_name, now=now)
     _fill_lag(statuses, specs)
+    if details:
+        _fill_latest_letters(by_name)
+        _fill_failures(by_name)
     for status in statuses:
-        _fill_figures(status, window=window)
+        status.state, status.state_reason = _state(status, now=now)
     return statuses
 
 
-def _fill_figures(status: StreamStatus, *, window: timedelta) -> None:
+def streams_down(*, names: list[str] | None = None, host: str | None = None) -> dict[str, str]:
+    """Streams with no live runner (or halted), with the reason: two queries, no broker.
+    With `host`, only that machine's runners count (a worker's own health check)."""
     now = timezone.now()
-    recent = StreamBatch.objects.filter(
-        stream=status.name, committed_at__gte=now - timedelta(minutes=1)
-    )
-    status.events_per_second = (recent.aggregate(n=Sum("records"))["n"] or 0) / 60
-    histogram = latency_histogram_sum(stream=status.name, since=now - window)
-    status.latency_samples = sum(histogram)
-    status.latency_ms = {f"p{round(q * 100)}": histogram_quantile(histogram, q) for q in QUANTILES}
-    letters = DeadLetter.objects.filter(stream=status.name)
-    counts = letters.aggregate(total=Count("id"), pending=Count("id", filter=Q(replayed_at=None)))
-    status.dead_letters_total, status.dead_letters_pending = counts["total"], counts["pending"]
-    status.latest_reasons = list(letters.order_by("-created_at", "-id")[:5])
-    state = StreamState.objects.filter(stream=status.name).first()
+    wanted = names if names is not None else sorted(registered_streams())
+    statuses = {name: StreamStatus(name=name, topic="", group="", dlq_topic="") for name in wanted}
+    _fill_runners(statuses, now=now, host=host)
+    for halted in StreamState.objects.filter(stream__in=wanted, halted_at__isnull=False):
+        statuses[halted.stream].halted_at = halted.halted_at
+        statuses[halted.stream].halted_reason = halted.halted_reason
+    down = {}
+    for name, status in statuses.items():
+        state, reason = _liveness(status, now=now)
+        if state is not None:
+            down[name] = f"{state}: {reason}"
+    return down
+
+
+def _state(status: StreamStatus, *, now: datetime) -> tuple[str, str]:
+    state, reason = _liveness(status, now=now)
     if state is not None:
+        return state, reason
+    alive = [r for r in status.runners if r.alive]
+    progress_at = status.last_batch_at or min(r.started_at for r in alive)
+    quiet_s = (now - progress_at).total_seconds()
+    if status.lag_total > 0 and quiet_s > settings.STREAM_STALL_AFTER_S:
+        return State.STALLED, (
+            f"{status.lag_total} records waiting and no batch committed for {quiet_s:.0f} s"
+        )
+    if status.last_batch_at and now - status.last_batch_at <= FLOWING_WITHIN:
+        return State.FLOWING, ""
+    return State.IDLE, ""
+
+
+def _liveness(status: StreamStatus, *, now: datetime) -> tuple[str | None, str]:
+    """(halted or down, why) or (None, '') when some runner is alive and working."""
+    if status.halted_at is not None:
+        return State.HALTED, status.halted_reason
+    alive = [r for r in status.runners if r.alive]
+    if any(
+        r.state in (RunnerHeartbeat.State.RUNNING, RunnerHeartbeat.State.STARTING) for r in alive
+    ):
+        return None, ""
+    if alive:
+        runner = max(alive, key=lambda r: r.last_failure_at or r.started_at)
+        retry = runner.next_retry_at
+        if runner.state == RunnerHeartbeat.State.BACKOFF and retry is not None:
+            when = f"; next try in {max(0, (retry - now).total_seconds()):.0f} s"
+        else:
+            when = f"; {runner.state}"
+        return State.DOWN, (
+            f"restarting after {runner.failures} failure(s): {runner.last_failure}{when}"
+        )
+    if status.runners:
+        last = max(status.runners, key=lambda r: r.heartbeat_at)
+        silent_s = (now - last.heartbeat_at).total_seconds()
+        detail = f"; last failure: {last.last_failure}" if last.last_failure else ""
+        return State.DOWN, f"no heartbeat from {last.runner_id} for {silent_s:.0f} s{detail}"
+    return State.DOWN, "no worker runs this stream (see WORKER_STREAMS)"
+
+
+def _fill_progress(statuses: dict[str, StreamStatus], *, now: datetime) -> None:
+    recent = (
+        StreamBatch.objects.filter(committed_at__gte=now - timedelta(minutes=1))
+        .values("stream")
+        .annotate(n=Sum("records"))
+    )
+    for row in recent:
+        if row["stream"] in statuses:
+            statuses[row["stream"]].events_per_second = (row["n"] or 0) / 60
+    for state in StreamState.objects.filter(stream__in=list(statuses)):
+        status = statuses[state.stream]
         status.last_batch_at = state.last_batch_at
-        status.halted_reason = state.halted_reason
+        status.halted_at, status.halted_reason = state.halted_at, state.halted_reason
+        status.log_reset_at, status.log_reset_detail = state.log_reset_at, state.log_reset_detail
         if state.newest_event_at is not None:
             status.freshness_s = max(0.0, (now - state.newest_event_at).total_seconds())
 
 
-def latency_histogram_sum(*, stream: str, since: datetime) -> list[int]:
-    """Element-wise sum of the batches' latency histograms, in one statement."""
+def _fill_latency(statuses: dict[str, StreamStatus], *, since: datetime) -> None:
+    histograms = latency_histograms(since=since)
+    for name, status in statuses.items():
+        histogram = histograms.get(name, [0] * (len(LATENCY_BUCKETS_MS) + 1))
+        status.latency_samples = sum(histogram)
+        status.latency_ms = {
+            f"p{round(q * 100)}": histogram_quantile(histogram, q) for q in QUANTILES
+        }
+
+
+def latency_histograms(*, since: datetime) -> dict[str, list[int]]:
+    """Element-wise sums of every stream's batch latency histograms, in one statement."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT h.i, sum(h.c) FROM travelbot_streambatch b, "
+            "SELECT b.stream, h.i, sum(h.c) FROM travelbot_streambatch b, "
             "unnest(b.latency_histogram) WITH ORDINALITY AS h(c, i) "
-            "WHERE b.stream = %s AND b.committed_at >= %s GROUP BY h.i ORDER BY h.i",
-            [stream, since],
+            "WHERE b.committed_at >= %s GROUP BY b.stream, h.i",
+            [since],
         )
         rows = cursor.fetchall()
-    counts = [0] * (len(LATENCY_BUCKETS_MS) + 1)
-    for index, count in rows:
-        counts[int(index) - 1] = int(count)
-    return counts
+    sums: dict[str, list[int]] = defaultdict(lambda: [0] * (len(LATENCY_BUCKETS_MS) + 1))
+    for stream, index, count in rows:
+        sums[stream][int(index) - 1] = int(count)
+    return dict(sums)
 
 
 def histogram_quantile(counts: list[int], quantile: float) -> float | None:
@@ -117,44 +239,100 @@ def histogram_quantile(counts: list[int], quantile: float) -> float | None:
     return float("inf")
 
 
-def _fill_lag(statuses: list[StreamStatus], specs: list[StreamSpec]) -> None:
-    try:
-        admin = make_admin(list(settings.KAFKA_BOOTSTRAP_SERVERS))
-    except KafkaError as exc:
-        for status in statuses:
-            status.lag_error = f"broker unreachable: {exc}"
-        return
-    try:
-        for status, spec in zip(statuses, specs, strict=True):
-            try:
-                status.partitions = partition_lag(admin, spec)
-            except KafkaError as exc:
-                status.lag_error = str(exc) or type(exc).__name__
-    finally:
-        admin.close()
+def _fill_dead_letter_counts(statuses: dict[str, StreamStatus]) -> None:
+    counts = (
+        DeadLetter.objects.values("stream")
+        .annotate(total=Count("id"), pending=Count("id", filter=Q(replayed_at=None)))
+        .order_by()
+    )
+    for row in counts:
+        if row["stream"] in statuses:
+            status = statuses[row["stream"]]
+            status.dead_letters_total, status.dead_letters_pending = row["total"], row["pending"]
 
 
-def partition_lag(admin: KafkaAdminClient, spec: StreamSpec) -> list[PartitionLag]:
-    """Committed offset vs end offset per partition (a lower bound on tansu, exact on Kafka)."""
-    topics = admin.describe_topics([spec.topic])
-    partitions = [
-        TopicPartition(spec.topic, p["partition_index"])
-        for t in topics
-        if t.get("error_code", 0) == 0
-        for p in t.get("partitions", [])
-    ]
-    if not partitions:
-        return []
-    ends = admin.list_partition_offsets(dict.fromkeys(partitions, OffsetSpec.LATEST))
-    committed = admin.list_group_offsets({spec.group: partitions}).get(spec.group, {})
-    lags = []
-    for tp in sorted(partitions, key=lambda tp: tp.partition):
-        end = int(getattr(ends[tp], "offset", ends[tp]))
-        meta = committed.get(tp)
-        done = meta.offset if meta is not None and meta.offset >= 0 else None
-        lags.append(
-            PartitionLag(
-                partition=tp.partition, committed=done, end=end, lag=max(0, end - (done or 0))
+def _fill_latest_letters(statuses: dict[str, StreamStatus], *, per_stream: int = 20) -> None:
+    letters = DeadLetter.objects.raw(
+        "SELECT * FROM (SELECT d.*, u.username AS replayed_by_name, row_number() OVER "
+        "(PARTITION BY d.stream ORDER BY d.created_at DESC, d.id DESC) AS n "
+        "FROM travelbot_deadletter d LEFT JOIN auth_user u ON u.id = d.replayed_by_id) ranked "
+        "WHERE n <= %s ORDER BY stream, n",
+        [per_stream],
+    )
+    for letter in letters:
+        if letter.stream in statuses:
+            statuses[letter.stream].latest_letters.append(letter)
+
+
+def _fill_failures(statuses: dict[str, StreamStatus], *, per_stream: int = 5) -> None:
+    failures = StreamFailure.objects.raw(
+        "SELECT * FROM (SELECT f.*, row_number() OVER "
+        "(PARTITION BY stream ORDER BY occurred_at DESC, id DESC) AS n, "
+        "count(*) OVER (PARTITION BY stream) AS total FROM travelbot_streamfailure f) ranked "
+        "WHERE n <= %s ORDER BY stream, n",
+        [per_stream],
+    )
+    for failure in failures:
+        if failure.stream in statuses:
+            status = statuses[failure.stream]
+            status.recent_failures.append(failure)
+            status.failures_total = getattr(failure, "total")  # noqa: B009 - a window column
+
+
+def _fill_runners(
+    statuses: dict[str, StreamStatus], *, now: datetime, host: str | None = None
+) -> None:
+    timeout = timedelta(seconds=settings.STREAM_RUNNER_TIMEOUT_S)
+    runners = RunnerHeartbeat.objects.filter(
+        stream__in=list(statuses), heartbeat_at__gte=now - RUNNERS_SHOWN_FOR
+    ).order_by("stream", "runner_id")
+    if host is not None:
+        runners = runners.filter(hostname=host)
+    for row in runners:
+        statuses[row.stream].runners.append(
+            RunnerView(
+                runner_id=row.runner_id,
+                hostname=row.hostname,
+                state=row.state,
+                alive=row.state != RunnerHeartbeat.State.STOPPED
+                and now - row.heartbeat_at <= timeout,
+                heartbeat_at=row.heartbeat_at,
+                started_at=row.started_at,
+                partitions=list(row.partitions),
+                failures=row.failures,
+                last_failure=row.last_failure,
+                last_failure_at=row.last_failure_at,
+                next_retry_at=row.next_retry_at,
             )
         )
-    return lags
+
+
+def _fill_lag(statuses: list[StreamStatus], specs: list[StreamSpec]) -> None:
+    snapshot: LagSnapshot = LAG.read(
+        [TopicGroup(topic=s.topic, group=s.group) for s in specs],
+        servers=list(settings.KAFKA_BOOTSTRAP_SERVERS),
+        max_age_s=settings.STREAM_LAG_CACHE_S,
+        timeout_s=settings.KAFKA_ADMIN_TIMEOUT_S,
+    )
+    positions = {
+        (row.group, row.topic, row.partition): row.next_offset
+        for row in StreamOffset.objects.filter(group__in=[s.group for s in specs])
+    }
+    for status in statuses:
+        status.lag_error = snapshot.error
+        status.partitions = [
+            _partition_lag(
+                p.partition,
+                p.committed,
+                p.end,
+                positions.get((status.group, status.topic, p.partition)),
+            )
+            for p in snapshot.offsets.get(status.topic, [])
+        ]
+
+
+def _partition_lag(
+    partition: int, committed: int | None, end: int, stored: int | None
+) -> PartitionLag:
+    done = max((o for o in (committed, stored) if o is not None), default=None)
+    return PartitionLag(partition=partition, committed=done, end=end, lag=max(0, end - (done or 0)))

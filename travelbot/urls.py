@@ -17,6 +17,12 @@ urlpatterns = [
         views.dead_letters_replay_view,
         name="dead_letters_replay",
     ),
+    path("staff/streams/<str:stream>/resume", views.stream_resume_view, name="stream_resume"),
+    path(
+        "staff/streams/<str:stream>/log-reset/dismiss",
+        views.stream_log_reset_dismiss_view,
+        name="stream_log_reset_dismiss",
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("chat.urls")),

@@ -1,18 +1,26 @@
 from __future__ import annotations
 
+import hmac
+
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, user_passes_test
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from accounts.access import staff_api, staff_page
 from accounts.roles import user_is_staff
 from travelbot.health import readiness
 from travelbot.metrics import prometheus_text, stream_status_json
+from travelbot.models import StreamState
 from travelbot.selectors import stream_statuses
-from travelbot.services import dead_letters_replay
+from travelbot.services import (
+    ReplayInProgress,
+    dead_letters_replay,
+    stream_log_reset_dismiss,
+    stream_resume,
+)
 from travelbot.streams.registry import registered_streams
 
 
@@ -23,7 +31,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    checks = readiness()
+    """Ready when the servers answer and every stream has a live runner. Only staff see why
+    a check failed: exception text can name hosts and users."""
+    checks = readiness(with_reasons=user_is_staff(request.user))
     ready = all(check["ok"] for check in checks.values())
     return JsonResponse(
         {"status": "ready" if ready else "unavailable", "checks": checks},
@@ -31,23 +41,13 @@ def readyz(request: HttpRequest) -> JsonResponse:
     )
 
 
-def _staff_only(request: HttpRequest) -> JsonResponse | None:
-    if not request.user.is_authenticated:
-        return JsonResponse({"error": "authentication required"}, status=401)
-    if not user_is_staff(request.user):
-        return JsonResponse({"error": "staff only"}, status=403)
-    return None
-
-
+@staff_api
 @require_GET
 def streams_status_api(request: HttpRequest) -> JsonResponse:
-    if (denied := _staff_only(request)) is not None:
-        return denied
     return JsonResponse({"streams": [stream_status_json(s) for s in stream_statuses()]})
 
 
-@login_required
-@user_passes_test(user_is_staff, login_url="accounts:login")
+@staff_page
 @require_GET
 def streams_page(request: HttpRequest) -> HttpResponse:
     partial = getattr(request, "htmx", False)  # set by django-htmx's middleware
@@ -55,22 +55,61 @@ def streams_page(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"streams": stream_statuses()})
 
 
-@login_required
-@user_passes_test(user_is_staff, login_url="accounts:login")
-@require_POST
-def dead_letters_replay_view(request: HttpRequest, stream: str) -> HttpResponse:
+def _known_stream(stream: str) -> str:
     if stream not in registered_streams():
         raise Http404("unknown stream")
-    replayed = dead_letters_replay(stream=stream)
-    messages.success(
-        request, f"Replayed {replayed} dead letter(s) of {stream} to {stream}'s topic."
-    )
+    return stream
+
+
+def _letter_ids(request: HttpRequest) -> list[int] | None:
+    """The letters ticked on the page; none ticked means every pending one."""
+    ticked = [int(value) for value in request.POST.getlist("letter") if value.isdigit()]
+    return ticked or None
+
+
+@staff_page
+@require_POST
+def dead_letters_replay_view(request: HttpRequest, stream: str) -> HttpResponse:
+    _known_stream(stream)
+    try:
+        replayed = dead_letters_replay(stream=stream, user=request.user, ids=_letter_ids(request))
+    except ReplayInProgress:
+        messages.warning(request, f"Those dead letters of {stream} are being replayed already.")
+    else:
+        messages.success(request, f"Replayed {replayed} dead letter(s) of {stream} to its topic.")
+    return redirect("staff_streams")
+
+
+@staff_page
+@require_POST
+def stream_resume_view(request: HttpRequest, stream: str) -> HttpResponse:
+    _known_stream(stream)
+    mode = request.POST.get("mode", StreamState.ResumeMode.RETRY)
+    if mode not in StreamState.ResumeMode.values:
+        messages.error(request, "Choose how to resume the stream.")
+    elif stream_resume(stream=stream, user=request.user, mode=mode):
+        label = StreamState.ResumeMode(mode).label.lower()
+        messages.success(request, f"{stream} resumed ({label}); its runners start again.")
+    else:
+        messages.info(request, f"{stream} was not halted.")
+    return redirect("staff_streams")
+
+
+@staff_page
+@require_POST
+def stream_log_reset_dismiss_view(request: HttpRequest, stream: str) -> HttpResponse:
+    stream_log_reset_dismiss(stream=_known_stream(stream))
     return redirect("staff_streams")
 
 
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus figures. Open in development; outside it, only with METRICS_BEARER_TOKEN."""
     token = settings.METRICS_BEARER_TOKEN
-    if token and request.headers.get("Authorization") != f"Bearer {token}":
-        return HttpResponse("unauthorized\n", status=401, content_type="text/plain")
-    return HttpResponse(prometheus_text(stream_statuses()), content_type=CONTENT_TYPE_LATEST)
+    if token or not settings.DEBUG:
+        sent = request.headers.get("Authorization", "")
+        if not token or not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            return HttpResponse("unauthorized\n", status=401, content_type="text/plain")
+    return HttpResponse(
+        prometheus_text(stream_statuses(details=False)), content_type=CONTENT_TYPE_LATEST
+    )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
+from pytest_django.fixtures import Settings as SettingsWrapper
 
-from travelbot.models import LATENCY_BUCKETS_MS, DeadLetter
-from travelbot.services import stream_batch_record
+from tests.stack_plugin import METRICS_TOKEN
+from travelbot.models import LATENCY_BUCKETS_MS, DeadLetter, StreamState
+from travelbot.services import stream_batch_record, stream_halt_record
 from travelbot.streams.kafka import create_topics
 
 pytestmark = pytest.mark.django_db
@@ -24,10 +28,22 @@ def test_healthz_answers_without_dependencies(client: Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_readyz_reports_database_redis_and_broker(client: Client) -> None:
+def test_readyz_reports_the_servers_and_the_streams(client: Client) -> None:
     body = client.get("/readyz").json()
-    assert body["status"] == "ready"
-    assert set(body["checks"]) == {"database", "redis", "broker"}
+    assert set(body["checks"]) == {"database", "redis", "broker", "streams"}
+    assert all(body["checks"][name]["ok"] for name in ("database", "redis", "broker"))
+
+
+def test_readyz_fails_while_a_stream_has_no_live_runner(client: Client) -> None:
+    response = client.get("/readyz")  # the suite runs no worker: every stream is down
+    assert response.status_code == 503
+    assert response.json()["checks"]["streams"] == {"ok": False}
+
+
+def test_readyz_tells_staff_why_but_not_anonymous_callers(staff_client: Client) -> None:
+    assert "error" not in Client().get("/readyz").json()["checks"]["streams"]
+    reason = staff_client.get("/readyz").json()["checks"]["streams"]["error"]
+    assert "inventory.flights down: no worker runs this stream" in reason
 
 
 def test_stream_status_is_for_staff_only(client: Client) -> None:
@@ -72,9 +88,32 @@ def test_stream_status_shows_latency_percentiles_and_dead_letters(staff_client: 
 
 
 def test_metrics_are_in_the_prometheus_format(client: Client) -> None:
-    response = client.get("/metrics")
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert response.status_code == 200
     assert b"travelbot_stream_dead_letters{" in response.content
+    assert b'travelbot_stream_up{stream="inventory.flights"} 0.0' in response.content
+
+
+@pytest.mark.parametrize("sent", [None, "Bearer wrong", f"Bearer {METRICS_TOKEN}x", METRICS_TOKEN])
+def test_metrics_refuse_a_missing_or_wrong_token(client: Client, sent: str | None) -> None:
+    headers = {"Authorization": sent} if sent else {}
+    assert client.get("/metrics", headers=headers).status_code == 401
+
+
+def test_metrics_stay_closed_without_a_token_when_debug_is_off(
+    client: Client, settings: SettingsWrapper
+) -> None:
+    settings.METRICS_BEARER_TOKEN = ""
+    assert client.get("/metrics").status_code == 401
+
+
+def test_a_scrape_costs_a_fixed_handful_of_queries(
+    client: Client, django_assert_max_num_queries: Any
+) -> None:
+    auth = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    client.get("/metrics", headers=auth)  # warms the lag figures
+    with django_assert_max_num_queries(6):
+        assert client.get("/metrics", headers=auth).status_code == 200
 
 
 def test_the_staff_page_renders_every_stream(staff_client: Client) -> None:
@@ -106,8 +145,29 @@ def test_staff_replay_their_dead_letters_from_the_page(staff_client: Client) -> 
 
 def test_a_traveller_cannot_replay_dead_letters(client: Client) -> None:
     client.force_login(User.objects.create_user("traveller", password="x"))
-    response = client.post("/staff/streams/inventory.hotels/replay")
+    assert client.post("/staff/streams/inventory.hotels/replay").status_code == 403
+
+
+def test_a_traveller_gets_403_on_the_staff_page_not_a_redirect_loop(client: Client) -> None:
+    client.force_login(User.objects.create_user("traveller", password="x"))
+    response = client.get("/staff/streams/")
+    assert response.status_code == 403
+    assert "This page is not for your role" in response.content.decode()
+
+
+def test_an_anonymous_visitor_is_sent_to_log_in(client: Client) -> None:
+    response = client.get("/staff/streams/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_staff_resume_a_halted_stream_from_the_page(staff_client: Client) -> None:
+    stream_halt_record(stream="inventory.fares", reason="30 of 40 records are poison")
+    assert "Resume: retry the batch" in staff_client.get("/staff/streams/").content.decode()
+    response = staff_client.post(
+        "/staff/streams/inventory.fares/resume", {"mode": "retry"}, follow=True
+    )
+    assert "inventory.fares resumed" in response.content.decode()
+    assert StreamState.objects.get(stream="inventory.fares").halted_at is None
 
 
 def test_the_staff_page_refreshes_as_an_htmx_partial(staff_client: Client) -> None:

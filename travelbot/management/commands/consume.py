@@ -8,11 +8,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from travelbot.streams.registry import registered_streams, stream_named
-from travelbot.streams.runtime import RuntimeConfig, StreamHalted, StreamRunner
+from travelbot.streams.runtime import RuntimeConfig
+from travelbot.streams.supervisor import StreamSupervisor
 
 
 class Command(BaseCommand):
-    help = "Consume one stream until SIGTERM/SIGINT, which finish the batch, commit and close."
+    help = (
+        "Consume one stream until SIGTERM/SIGINT, which finish the batch, commit and close. "
+        "Failures are recorded and the runner restarted, as in a worker."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("stream", nargs="?", help="stream name, e.g. inventory.flights")
@@ -29,10 +33,7 @@ class Command(BaseCommand):
             spec = stream_named(options["stream"])
         except KeyError as exc:
             raise CommandError(str(exc.args[0])) from None
-        runner = StreamRunner(spec, RuntimeConfig.from_settings())
+        supervisor = StreamSupervisor(spec, RuntimeConfig.from_settings())
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: runner.stop())
-        try:
-            runner.run()
-        except StreamHalted as exc:
-            raise CommandError(f"stream {spec.name} halted: {exc}") from None
+            signal.signal(signum, lambda *_: supervisor.stop())
+        supervisor.run()
