@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import platform
+import secrets
 import shutil
 import signal
 import statistics
@@ -57,6 +58,7 @@ def start_stack() -> bool:
     os.environ["KAFKA_SESSION_TIMEOUT_MS"] = "6000"
     os.environ.setdefault("WORKER_STREAMS", "none")
     os.environ.setdefault("DEBUG", "0")  # as in production: no query log on every cursor
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     if all(os.environ.get(name) for name in STACK_VARIABLES) or _stack is not None:
         return False

@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
 
-from inventory.contract import CABINS, ROOM_TYPES
+from travelbot.streams.contract import CABINS, ROOM_TYPES
 
 MAX_NIGHTS = 30
-IATA = r"^[A-Za-z]{3}$"
+IATA = r"^[A-Za-z]{3}\Z"
+# Inventory covers the near future; a wider range only invites date arithmetic overflows.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+MAX_ID_LENGTH = 96
+
+
+class TravelDateField(forms.DateField):
+    """A YYYY-MM-DD date within the range inventory can hold."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(input_formats=["%Y-%m-%d"], **kwargs)
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value and not FIRST_DAY <= value <= LAST_DAY:
+            raise forms.ValidationError(f"Use a date between {FIRST_DAY} and {LAST_DAY}.")
+
+
+def id_problem(value: str) -> str | None:
+    """Why a path id can never name a record (too long, control characters), or None."""
+    if len(value) > MAX_ID_LENGTH:
+        return f"ids are at most {MAX_ID_LENGTH} characters"
+    if any(ord(char) < 32 for char in value):
+        return "ids contain no control characters"
+    return None
 
 
 class FlightSearchForm(forms.Form):
@@ -17,7 +43,7 @@ class FlightSearchForm(forms.Form):
     destination = forms.RegexField(
         regex=IATA, error_messages={"invalid": "Use a 3-letter IATA code."}
     )
-    date = forms.DateField(input_formats=["%Y-%m-%d"])
+    date = TravelDateField()
     cabin = forms.ChoiceField(choices=[(c, c) for c in CABINS], required=False)
     passengers = forms.IntegerField(min_value=1, max_value=9, required=False)
 
@@ -32,8 +58,8 @@ class HotelSearchForm(forms.Form):
     city = forms.RegexField(
         regex=IATA, error_messages={"invalid": "Use a 3-letter IATA city code."}
     )
-    check_in = forms.DateField(input_formats=["%Y-%m-%d"])
-    check_out = forms.DateField(input_formats=["%Y-%m-%d"])
+    check_in = TravelDateField()
+    check_out = TravelDateField()
     room_type = forms.ChoiceField(choices=[(r, r) for r in ROOM_TYPES], required=False)
     rooms = forms.IntegerField(min_value=1, max_value=9, required=False)
 

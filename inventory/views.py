@@ -9,7 +9,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from inventory import selectors
-from inventory.forms import FlightSearchForm, HotelSearchForm
+from inventory.forms import FlightSearchForm, HotelSearchForm, id_problem
 from inventory.representations import (
     fare_json,
     flight_json,
@@ -20,7 +20,15 @@ from inventory.representations import (
 )
 
 
-def _found_or_404(row: Any, present: Callable[[Any], dict[str, Any]], what: str) -> JsonResponse:
+def _detail(
+    record_id: str,
+    get: Callable[[str], Any],
+    present: Callable[[Any], dict[str, Any]],
+    what: str,
+) -> JsonResponse:
+    if (problem := id_problem(record_id)) is not None:
+        return JsonResponse({"error": f"invalid {what} id: {problem}"}, status=400)
+    row = get(record_id)
     if row is None:
         return JsonResponse({"error": f"{what} not found"}, status=404)
     return JsonResponse(present(row))
@@ -35,22 +43,24 @@ def _bad_request(form: FlightSearchForm | HotelSearchForm) -> JsonResponse:
 
 @require_GET
 def flight_detail(request: HttpRequest, flight_id: str) -> JsonResponse:
-    return _found_or_404(selectors.flight_get(flight_id=flight_id), flight_json, "flight")
+    return _detail(flight_id, lambda i: selectors.flight_get(flight_id=i), flight_json, "flight")
 
 
 @require_GET
 def fare_detail(request: HttpRequest, fare_id: str) -> JsonResponse:
-    return _found_or_404(selectors.fare_get(fare_id=fare_id), fare_json, "fare")
+    return _detail(fare_id, lambda i: selectors.fare_get(fare_id=i), fare_json, "fare")
 
 
 @require_GET
 def hotel_detail(request: HttpRequest, hotel_id: str) -> JsonResponse:
-    return _found_or_404(selectors.hotel_get(hotel_id=hotel_id), hotel_json, "hotel")
+    return _detail(hotel_id, lambda i: selectors.hotel_get(hotel_id=i), hotel_json, "hotel")
 
 
 @require_GET
 def hotel_rate_detail(request: HttpRequest, rate_id: str) -> JsonResponse:
-    return _found_or_404(selectors.hotel_rate_get(rate_id=rate_id), hotel_rate_json, "hotel rate")
+    return _detail(
+        rate_id, lambda i: selectors.hotel_rate_get(rate_id=i), hotel_rate_json, "hotel rate"
+    )
 
 
 @require_GET

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import secrets
 import shutil
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from travelbot.devstack.stack import Infrastructure
 
 _stack: Infrastructure | None = None
+METRICS_TOKEN = secrets.token_urlsafe(24)
 
 
 def _stop_stack() -> None:
@@ -37,6 +39,12 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
             "KAFKA_SESSION_TIMEOUT_MS": "6000",
             "DJANGO_SETTINGS_MODULE": "travelbot.settings",
             "WORKER_STREAMS": "none",
+            # Production settings (DEBUG off), served over plain HTTP on loopback.
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "SECURE_SSL_REDIRECT": "0",
+            "SECURE_COOKIES": "0",
+            "METRICS_BEARER_TOKEN": METRICS_TOKEN,
         }
     )
 

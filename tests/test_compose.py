@@ -7,8 +7,10 @@ import importlib.util
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -98,7 +100,11 @@ def test_docker_compose_1_29_accepts_it() -> None:
     env = {**os.environ, **dict.fromkeys(required, "set-by-the-test")}
     result = subprocess.run(
         [binary, "-f", str(COMPOSE_FILE), "config", "-q"],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
 
@@ -127,9 +133,9 @@ def test_every_manage_py_command_it_runs_exists() -> None:
     assert used <= set(get_commands()), f"unknown: {sorted(used - set(get_commands()))}"
 
 
-def test_migrate_prepares_the_database_topics_and_demo_users_before_the_app_starts() -> None:
+def test_migrate_prepares_the_database_and_topics_before_the_app_starts() -> None:
     steps = MANAGE_PY_COMMAND.findall(command_line(services()["migrate"]))
-    assert steps == ["migrate", "create_topics", "seed_demo_users"]
+    assert steps == ["migrate", "create_topics"]
     for name in ("web", "worker", "beat"):
         condition = services()[name]["depends_on"]["migrate"]["condition"]
         assert condition == "service_completed_successfully", name
@@ -185,3 +191,45 @@ def test_long_running_services_restart_unless_stopped_and_migrate_runs_once() ->
     for name, service in services().items():
         expected = "no" if name == "migrate" else "unless-stopped"
         assert service.get("restart", "no") == expected, name
+
+
+def test_the_stack_creates_no_account_and_no_known_password() -> None:
+    text = COMPOSE_FILE.read_text()
+    assert "seed_demo_users" not in text and "createsuperuser" in text  # in the instructions
+
+
+def test_the_worker_is_unhealthy_when_one_of_its_streams_is_down() -> None:
+    check = services()["worker"]["healthcheck"]["test"]
+    assert "manage.py streams_check --local" in " ".join(check)
+
+
+DEFAULTED = re.compile(r"\$\{\w+:?-([^}]*)\}")
+
+
+def resolved_environment(service: dict[str, Any]) -> dict[str, str]:
+    """As compose would set it with only the required variables given: defaults apply."""
+    env = service.get("environment", {})
+    return {
+        name: INTERPOLATION.sub("stand-in", DEFAULTED.sub(r"\1", str(value)))
+        for name, value in env.items()
+    }
+
+
+def test_the_production_environment_passes_the_deployment_checklist() -> None:
+    for name, service in app_services().items():
+        env = {
+            **{k: v for k, v in os.environ.items() if k not in settings_variables()},
+            **resolved_environment(service),
+            "SECRET_KEY": secrets.token_urlsafe(50),
+        }
+        result = subprocess.run(
+            [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, f"{name}: {result.stderr}"
+        assert "WARNING" not in result.stderr + result.stdout, name

@@ -22,6 +22,10 @@ def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, str(default)))
 
 
+def env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, str(default)))
+
+
 def env_bool(name: str, default: bool) -> bool:
     return os.environ.get(name, "1" if default else "0").strip().lower() in {
         "1",
@@ -35,12 +39,35 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: `make run` sets DEBUG=1 for development; the tests set a key.
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        # One line, whichever process imports the settings (manage.py, uvicorn, celery).
+        raise SystemExit(
+            "travelbot: SECRET_KEY is not set: give it 50 or more random characters "
+            "(or set DEBUG=1 for local development)"
+        )
+    SECRET_KEY = "dev-only-insecure-key-never-used-with-debug-off-0123456789abcdef"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list(
     "CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000"
 )
+
+# HTTPS outside development (Django's deployment checklist). Behind a TLS-terminating proxy,
+# name the header it sets: SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO.
+_proxy_header = env_str("SECURE_PROXY_SSL_HEADER", "")
+SECURE_PROXY_SSL_HEADER = (_proxy_header, "https") if _proxy_header else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Probes and scrapers inside the private network speak plain HTTP to the container.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -134,12 +161,26 @@ STREAM_FETCH_MAX_WAIT_MS = env_int("STREAM_FETCH_MAX_WAIT_MS", 100)
 STREAM_POISON_MAX_RATIO = float(env_str("STREAM_POISON_MAX_RATIO", "0.5"))
 STREAM_POISON_MIN_RECORDS = env_int("STREAM_POISON_MIN_RECORDS", 20)
 STREAM_STATS_RETENTION_MINUTES = env_int("STREAM_STATS_RETENTION_MINUTES", 60)
+# Supervision: a runner beats at most this often (its last poll) ...
+STREAM_HEARTBEAT_INTERVAL_S = env_float("STREAM_HEARTBEAT_INTERVAL_S", 2.0)
+# ... and counts as dead (its stream "down") after this long without a beat.
+STREAM_RUNNER_TIMEOUT_S = env_float("STREAM_RUNNER_TIMEOUT_S", 15.0)
+# A stream with lag but no committed batch for this long is "stalled".
+STREAM_STALL_AFTER_S = env_float("STREAM_STALL_AFTER_S", 60.0)
+# A failed runner restarts after 1 s, 2 s, 4 s ... at most this long.
+STREAM_RESTART_BACKOFF_S = env_float("STREAM_RESTART_BACKOFF_S", 1.0)
+STREAM_RESTART_BACKOFF_MAX_S = env_float("STREAM_RESTART_BACKOFF_MAX_S", 60.0)
+# How long the broker has to acknowledge a batch's dead letters before the batch fails.
+STREAM_DLQ_TIMEOUT_S = env_float("STREAM_DLQ_TIMEOUT_S", 10.0)
+# Status pages never wait longer than this on the broker, and reuse its figures this long.
+KAFKA_ADMIN_TIMEOUT_S = env_float("KAFKA_ADMIN_TIMEOUT_S", 2.0)
+STREAM_LAG_CACHE_S = env_float("STREAM_LAG_CACHE_S", 2.0)
 
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "http://127.0.0.1:58080/v1")
 OPENAI_API_KEY = env_str("OPENAI_API_KEY", "not-needed-for-a-local-server")
 OPENAI_MODEL = env_str("OPENAI_MODEL", "travelbot-local")
 
-# An optional bearer token for /metrics; empty means open (scrapers on a private network).
+# The bearer token scrapers send to /metrics. Empty: open with DEBUG on, closed without it.
 METRICS_BEARER_TOKEN = env_str("METRICS_BEARER_TOKEN", "")
 
 AUTH_PASSWORD_VALIDATORS = [
