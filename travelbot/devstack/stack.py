@@ -25,7 +25,13 @@ class Infrastructure:
 
     @classmethod
     def from_urls(
-        cls, *, data_root: Path, database_url: str, redis_url: str, kafka_bootstrap: str
+        cls,
+        *,
+        data_root: Path,
+        database_url: str,
+        redis_url: str,
+        kafka_bootstrap: str,
+        postgres_root: Path | None = None,
     ) -> Infrastructure:
         db = urlsplit(database_url)
         redis = urlsplit(redis_url)
@@ -42,7 +48,7 @@ class Infrastructure:
                 )
         return cls(
             postgres=Postgres(
-                data_root=data_root / "postgres",
+                data_root=postgres_root or data_root / "postgres",
                 port=db.port or 5432,
                 database=(db.path or "/travelbot").lstrip("/"),
                 user=db.username or "postgres",
@@ -65,7 +71,17 @@ class Infrastructure:
 
     @property
     def data_root(self) -> Path:
-        return self.postgres.data_root.parent
+        return self.redis.data_root.parent
+
+    def first_dead(self) -> str | None:
+        """One line naming a server that stopped, or None while all three run."""
+        if not self.postgres.is_running():
+            return f"PostgreSQL stopped (see {self.postgres.log_path})"
+        for name, server in (("Redis", self.redis), ("The Kafka broker", self.kafka)):
+            if server.process is not None and server.process.poll() is not None:
+                code = server.process.returncode
+                return f"{name} stopped with code {code} (see {server.data_root})"
+        return None
 
     def environment(self) -> dict[str, str]:
         """The settings' variables that point at this stack."""
