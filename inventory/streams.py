@@ -5,8 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import msgspec
-
 from inventory.models import Fare, Flight, Hotel, HotelRate
 from travelbot.streams import contract
 from travelbot.streams.contract import FareRow, FlightRow, HotelRateRow, HotelRow
@@ -61,7 +59,7 @@ def _hotel_values(row: HotelRow) -> tuple[Any, ...]:
         row.city,
         row.address,
         row.stars,
-        msgspec.json.encode(row.amenities).decode(),
+        row.amenities,  # a JSON array in the batch document: jsonb as it is
         row.latitude,
         row.longitude,
     )

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+import msgspec
 from django.db import connection, models
 
 from travelbot.streams.envelope import ChangeEvent
@@ -48,18 +49,21 @@ class VersionedTable:
 
     @cached_property
     def upsert_sql(self) -> str:
+        """One statement per batch. The batch travels as a single JSON document that Postgres
+        unpacks (json_to_recordset): psycopg would otherwise dump every element of every
+        column array in Python, which cost more than the whole statement."""
         names = [self.key, *(name for name, _ in self.columns)]
-        casts = ["text", *(pg_type for _, pg_type in self.columns)]
-        arrays = ", ".join(
-            [f"%s::{pg_type}[]" for pg_type in casts]
-            + ["%s::bigint[]", "%s::timestamptz[]", "%s::boolean[]", "%s::text[]"]
+        definitions = ", ".join(
+            [f"{self.key} text", *(f"{name} {pg_type}" for name, pg_type in self.columns)]
+            + ["version bigint", "as_of_ms bigint", "deleted boolean", "source_system text"]
         )
         columns = ", ".join(names)
         updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
         key = self.key
         return (
-            f"WITH incoming AS (SELECT * FROM unnest({arrays}) "
-            f"AS u({columns}, version, as_of, deleted, source_system)), "
+            f"WITH incoming AS (SELECT {columns}, version, "
+            "to_timestamp(as_of_ms / 1000.0) AS as_of, deleted, source_system "
+            f"FROM json_to_recordset(%s::json) AS u({definitions})), "
             f"foreign_owner AS (SELECT i.{key} AS key, t.source_system FROM incoming i "
             f"JOIN {self.table} t ON t.{key} = i.{key} "
             "WHERE t.source_system <> i.source_system AND t.source_system <> ''), "
@@ -74,6 +78,30 @@ class VersionedTable:
             "SELECT NULL, count(*)::text FROM written "
             "UNION ALL SELECT key, source_system FROM foreign_owner"
         )
+
+    def batch_document(
+        self, events: list[ChangeEvent], row_values: Callable[[Any], tuple[Any, ...]]
+    ) -> str:
+        """The events as the JSON array the statement unpacks; a delete clears the data."""
+        names = [self.key, *(name for name, _ in self.columns)]
+        empty = (None,) * len(self.columns)
+        rows = []
+        for event in events:
+            row = dict(
+                zip(
+                    names,
+                    (event.key, *(empty if event.row is None else row_values(event.row))),
+                    strict=True,
+                )
+            )
+            row.update(
+                version=event.lsn,
+                as_of_ms=event.source_ts_ms,
+                deleted=event.is_delete,
+                source_system=event.system,
+            )
+            rows.append(row)
+        return msgspec.json.encode(rows).decode()
 
 
 def latest_per_key(events: Iterable[ChangeEvent]) -> list[ChangeEvent]:
@@ -127,18 +155,8 @@ def versioned_upsert(
     latest = latest_per_key(kept)
     if not latest:
         return result
-    empty = (None,) * len(table.columns)
-    data = [empty if event.row is None else row_values(event.row) for event in latest]
-    params: list[list[Any]] = [[event.key for event in latest]]
-    params += [list(column) for column in zip(*data, strict=True)]
-    params += [
-        [event.lsn for event in latest],
-        [ms_to_datetime(e.source_ts_ms) for e in latest],
-        [event.is_delete for event in latest],
-        [event.system for event in latest],
-    ]
     with connection.cursor() as cursor:
-        cursor.execute(table.upsert_sql, params)
+        cursor.execute(table.upsert_sql, [table.batch_document(latest, row_values)])
         rows = cursor.fetchall()
     owners = {key: owner for key, owner in rows if key is not None}
     result.applied = next(int(count) for key, count in rows if key is None)
