@@ -4,7 +4,7 @@ Each benchmark runs in its own Python process (fresh Django, fresh threads), poi
 stack started here through DATABASE_URL / REDIS_URL / KAFKA_BOOTSTRAP_SERVERS; the stack stops
 when this script exits.
 
-    python benchmarks/run_all.py [--quick] [--only apply_throughput,freshness,flight_search]
+    python benchmarks/run_all.py [--quick] [--only apply_throughput,scale_out,...]
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ if __package__ in (None, ""):
 
 from benchmarks import _stack  # noqa: E402
 
-BENCHMARKS = ("apply_throughput", "freshness", "flight_search")
+BENCHMARKS = ("apply_throughput", "scale_out", "freshness", "flight_search")
 QUICK_ARGS = {
     "apply_throughput": ["--events", "20000", "--naive-events", "2000", "--repeats", "1"],
+    "scale_out": ["--events", "20000", "--repeats", "1"],
     "freshness": ["--seconds", "10"],
     "flight_search": ["--queries", "300", "--repeats", "1"],
 }
-TIMEOUT_S = {"apply_throughput": 400, "freshness": 300, "flight_search": 300}
+TIMEOUT_S = {"apply_throughput": 400, "scale_out": 900, "freshness": 300, "flight_search": 300}
 
 
 def summary(name: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -46,6 +47,16 @@ def summary(name: str, result: dict[str, Any]) -> dict[str, Any]:
             "events_per_s_incl_group_join": medians["set_based"]["events_per_s_incl_join"],
             "target_events_per_s_met": eps >= 20_000,
             "target_ratio_met": ratio is not None and ratio >= 10,
+        }
+    if name == "scale_out":
+        medians, ratios = result["medians_events_per_s"], result["ratios"]
+        return {
+            "bare_loop_events_per_s": medians["bare"],
+            "one_worker_events_per_s": medians["runtime x1"],
+            "two_workers_events_per_s": medians["runtime x2"],
+            "one_worker_vs_bare": ratios["runtime_x1_vs_bare"],
+            "two_workers_vs_one": ratios["runtime_x2_vs_x1"],
+            "target_ratio_met": ratios["runtime_x1_vs_bare"] >= 0.9,
         }
     if name == "freshness":
         latency, runtime = result["latency_ms"], result["runtime_histogram_ms"]
