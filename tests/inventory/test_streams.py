@@ -165,3 +165,38 @@ def expected_state(events: list[ChangeEvent]) -> dict[str, tuple[int, str | None
 
 def visible_state() -> dict[str, tuple[int, str | None]]:
     return {f.flight_id: (f.version, f.gate) for f in Flight.objects.all()}
+
+
+def flight_event_from(system: str, lsn: int, **row: Any) -> ChangeEvent:
+    value = envelope("u", flight_row(**row), lsn=lsn)
+    value["source"]["system"] = system
+    event = as_event("flight_id", "BA117-2026-12-01", value, contract.FLIGHTS)
+    assert event is not None
+    return event
+
+
+@pytest.mark.django_db
+def test_a_key_belongs_to_the_system_that_created_it() -> None:
+    flights_apply([flight_event_from("gds", 5, gate="A1")])
+    result = flights_apply([flight_event_from("other-gds", 900, gate="Z9")])
+    assert result.applied == 0
+    [(event, reason)] = result.rejected
+    assert event.system == "other-gds"
+    assert "belongs to source system 'gds'; this event came from 'other-gds'" in reason
+    flight = Flight.objects.get()
+    assert (flight.gate, flight.version, flight.source_system) == ("A1", 5, "gds")
+
+
+@pytest.mark.django_db
+def test_within_one_batch_the_first_system_to_write_a_key_claims_it() -> None:
+    result = flights_apply(
+        [flight_event_from("gds", 5, gate="A1"), flight_event_from("other-gds", 9, gate="Z9")]
+    )
+    assert (result.applied, len(result.rejected)) == (1, 1)
+    assert Flight.objects.get().gate == "A1"
+
+
+@pytest.mark.django_db
+def test_stale_events_of_the_owner_are_not_mistaken_for_foreign_ones() -> None:
+    flights_apply([flight_event_from("gds", 5)])
+    assert flights_apply([flight_event_from("gds", 4)]).rejected == []
