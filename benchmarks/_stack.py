@@ -59,6 +59,7 @@ def start_stack() -> bool:
     os.environ.setdefault("WORKER_STREAMS", "none")
     os.environ.setdefault("DEBUG", "0")  # as in production: no query log on every cursor
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")  # the test client speaks plain HTTP
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     if all(os.environ.get(name) for name in STACK_VARIABLES) or _stack is not None:
         return False

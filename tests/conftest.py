@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from pytest_django.fixtures import Settings
 
+from travelbot.devstack.services import KafkaBroker, free_port
 from travelbot.streams.lag import LAG
 
 
@@ -15,3 +21,16 @@ def fresh_lag_figures() -> Iterator[None]:
     LAG.clear()
     yield
     LAG.clear()
+
+
+@pytest.fixture
+def broker(tmp_path: Path, settings: Settings) -> Iterator[KafkaBroker]:
+    """A broker only this test uses (not started yet), which the settings point at: it can
+    be started late, paused or restarted empty without disturbing other tests."""
+    own = KafkaBroker(data_root=tmp_path / "kafka", port=free_port())
+    settings.KAFKA_BOOTSTRAP_SERVERS = [own.bootstrap]
+    settings.KAFKA_TOPIC_PREFIX = f"f{uuid.uuid4().hex[:8]}."
+    yield own
+    if own.process is not None and own.process.poll() is None:
+        os.kill(own.process.pid, signal.SIGCONT)
+    own.stop()

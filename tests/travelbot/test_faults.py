@@ -11,10 +11,7 @@ import os
 import signal
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,24 +32,12 @@ from tests.streaming import (
     wait_until,
 )
 from tests.travelbot.test_reliability import Message, expected_state, flight_history, visible_state
-from travelbot.devstack.services import KafkaBroker, free_port
+from travelbot.devstack.services import KafkaBroker
 from travelbot.models import DeadLetter, StreamFailure, StreamState
 from travelbot.streams.kafka import create_topics
 from travelbot.streams.registry import BatchResult, StreamSpec, stream_named
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def broker(tmp_path: Path, settings: Settings) -> Iterator[KafkaBroker]:
-    """A broker only this test uses (not started yet), which the settings point at."""
-    own = KafkaBroker(data_root=tmp_path / "kafka", port=free_port())
-    settings.KAFKA_BOOTSTRAP_SERVERS = [own.bootstrap]
-    settings.KAFKA_TOPIC_PREFIX = f"f{uuid.uuid4().hex[:8]}."
-    yield own
-    if own.process is not None and own.process.poll() is None:
-        os.kill(own.process.pid, signal.SIGCONT)
-    own.stop()
 
 
 @pytest.fixture

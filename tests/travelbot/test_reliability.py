@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,19 @@ def visible_state() -> dict[str, tuple[int, str]]:
     return {f.flight_id: (f.version, str(f.gate)) for f in Flight.objects.all()}
 
 
+_started: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def no_process_outlives_its_test() -> Iterator[None]:
+    yield
+    while _started:
+        process = _started.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def consumer_process(prefix: str, *, batch: int) -> subprocess.Popen[bytes]:
     db = connection.settings_dict
     env = {
@@ -77,13 +91,15 @@ def consumer_process(prefix: str, *, batch: int) -> subprocess.Popen[bytes]:
         "STREAM_BATCH_MAX_RECORDS": str(batch),
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
     }
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "manage.py", "consume", FLIGHTS.name],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
+    _started.append(process)
+    return process
 
 
 def prefixed_topics() -> str:

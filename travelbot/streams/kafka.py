@@ -57,18 +57,19 @@ def make_raw_producer(bootstrap_servers: list[str], **overrides: Any) -> KafkaPr
     return KafkaProducer(**config)
 
 
-Message = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]
+# (topic, key, value, headers): a record to produce as it is.
+Message = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]
 
 
 def produce_checked(
-    producer: KafkaProducer, topic: str, messages: list[Message], *, timeout_s: float
+    producer: KafkaProducer, messages: list[Message], *, timeout_s: float
 ) -> tuple[list[int], KafkaError | None]:
     """Send, flush and check every future: the indexes the broker acknowledged, and the first
     error (a refused send, a failed future, or the flush running out of time)."""
     futures = []
     error: KafkaError | None = None
     try:
-        for key, value, headers in messages:
+        for topic, key, value, headers in messages:
             futures.append(producer.send(topic, key=key, value=value, headers=headers or None))
         producer.flush(timeout=timeout_s)
     except KafkaError as exc:
@@ -76,7 +77,7 @@ def produce_checked(
     acknowledged = [i for i, f in enumerate(futures) if f.is_done and f.succeeded()]
     if error is None and len(acknowledged) < len(messages):
         failed = [f.exception for f in futures if f.is_done and f.failed()]
-        error = failed[0] if failed else KafkaTimeoutError(f"{topic}: no acknowledgement")
+        error = failed[0] if failed else KafkaTimeoutError("no acknowledgement in time")
     return acknowledged, error
 
 

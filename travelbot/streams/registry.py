@@ -28,10 +28,12 @@ from travelbot.streams.topics import dlq_topic
 class BatchResult:
     applied: int = 0
     rejected: list[tuple[Any, str]] = field(default_factory=list)  # (event, reason)
+    changed_keys: set[str] = field(default_factory=set)  # keys whose row this batch changed
 
     def __iadd__(self, other: BatchResult) -> BatchResult:
         self.applied += other.applied
         self.rejected += other.rejected
+        self.changed_keys |= other.changed_keys
         return self
 
 

@@ -164,6 +164,7 @@ def versioned_upsert(
         cursor.execute(table.upsert_sql, [table.batch_document(latest, row_values)])
         written = {key for (key,) in cursor.fetchall()}
         result.applied = len(written)
+        result.changed_keys = written
         # Keys not written were stale or duplicates, or belong to another source system.
         unwritten = {event.key: event.system for event in latest if event.key not in written}
         if unwritten:
