@@ -13,6 +13,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "prune-stream-stats": {"task": "travelbot.tasks.stream_stats_prune", "schedule": 60.0},
+    # Catches what a broker outage left in the outbox; commits trigger a relay at once.
+    "relay-outbox": {"task": "travelbot.tasks.relay_outbox", "schedule": 2.0},
+    # Catches chunks a failed or missed embedding left behind (and fills in a new model).
+    "embed-pending": {"task": "knowledge.tasks.embed_pending", "schedule": 10.0},
 }
 # By name: the step imports models, which must wait until the worker has set Django up.
 app.steps["worker"].add("travelbot.streams.worker:StreamConsumersStep")

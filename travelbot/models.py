@@ -186,3 +186,32 @@ def _as_text(raw: bytes | memoryview | None) -> str:
     if raw is None:
         return "null"
     return bytes(raw).decode("utf-8", errors="replace")
+
+
+class OutboxMessage(models.Model):
+    """An event to publish, written in the same transaction as the change it describes.
+
+    The relay publishes pending messages in id order and marks them; a message whose publish
+    failed stays pending (with the error) and is tried again, so a save made while the
+    broker is down is delivered when it is back. Consumers apply versions, so a message
+    published twice changes nothing the second time.
+    """
+
+    topic = models.CharField(max_length=200)
+    key = models.JSONField()
+    value = models.JSONField(null=True)  # None: a tombstone
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["id"], name="outbox_pending", condition=models.Q(published_at=None)
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "published" if self.published_at else "pending"
+        return f"{self.topic} #{self.pk} ({state})"

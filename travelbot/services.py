@@ -87,8 +87,7 @@ def dead_letters_relay(*, stream: str, dlq_topic: str, producer: object, limit: 
             return 0
         acknowledged, error = produce_checked(
             producer,  # type: ignore[arg-type]
-            dlq_topic,
-            [_dead_letter_message(letter) for letter in letters],
+            [_dead_letter_message(letter, dlq_topic) for letter in letters],
             timeout_s=settings.STREAM_DLQ_TIMEOUT_S,
         )
         DeadLetter.objects.filter(pk__in=[letters[i].pk for i in acknowledged]).update(
@@ -99,14 +98,14 @@ def dead_letters_relay(*, stream: str, dlq_topic: str, producer: object, limit: 
     return len(acknowledged)
 
 
-def _dead_letter_message(letter: DeadLetter) -> Message:
+def _dead_letter_message(letter: DeadLetter, dlq_topic: str) -> Message:
     headers = [
         ("dlq.reason", letter.reason.encode()),
         ("dlq.topic", letter.topic.encode()),
         ("dlq.partition", str(letter.partition).encode()),
         ("dlq.offset", str(letter.offset).encode()),
     ]
-    return _raw(letter.key), _raw(letter.value), headers
+    return dlq_topic, _raw(letter.key), _raw(letter.value), headers
 
 
 class ReplayInProgress(Exception):
@@ -140,13 +139,12 @@ def _who(user: AbstractBaseUser | AnonymousUser | None) -> AbstractBaseUser | No
 def _send_to_origin(letters: list[DeadLetter]) -> None:
     producer = make_raw_producer(list(settings.KAFKA_BOOTSTRAP_SERVERS))
     try:
-        by_topic: dict[str, list[Message]] = {}
-        for letter in letters:
-            by_topic.setdefault(letter.topic, []).append((_raw(letter.key), _raw(letter.value), []))
-        for topic, messages in by_topic.items():
-            _, error = produce_checked(producer, topic, messages, timeout_s=30)
-            if error is not None:
-                raise error
+        messages: list[Message] = [
+            (letter.topic, _raw(letter.key), _raw(letter.value), []) for letter in letters
+        ]
+        _, error = produce_checked(producer, messages, timeout_s=30)  # type: ignore[arg-type]
+        if error is not None:
+            raise error
     finally:
         producer.close(timeout=5)
 

@@ -2,9 +2,17 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from travelbot.outbox import outbox_relay
 from travelbot.services import stream_stats_prune
 
 
 @shared_task(name="travelbot.tasks.stream_stats_prune")
 def prune_stream_stats() -> int:
     return stream_stats_prune()
+
+
+@shared_task(name="travelbot.tasks.relay_outbox", ignore_result=True)
+def relay_outbox() -> int:
+    """Publish what the outbox holds. A broker error leaves the messages pending (with the
+    error, shown to staff) for the next run: the periodic one or the next commit's."""
+    return outbox_relay()
