@@ -1,0 +1,176 @@
+"""The traveller's "My profile" page and linking, staff profile pages and the staff API."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST, require_safe
+
+from accounts.access import signed_in, staff_api, staff_page
+from profiles.forms import EmailLinkForm, EraseForm, LoyaltyLinkForm, profile_query
+from profiles.models import ProfileLink
+from profiles.privacy import profile_erase
+from profiles.representations import profile_json
+from profiles.selectors import (
+    erasures_list,
+    profile_find,
+    profile_for_user,
+    profile_get,
+    profiles_search,
+)
+from profiles.services import (
+    LinkError,
+    email_verification_confirm,
+    email_verification_send,
+    profile_link_by_loyalty,
+    profile_unlink,
+    suppressions_lift,
+)
+
+
+@login_required
+@require_safe
+def my_profile(request: HttpRequest) -> HttpResponse:
+    user = signed_in(request)
+    link = ProfileLink.objects.filter(user=user).first()
+    context = {
+        "link": link,
+        "profile": profile_for_user(user=user) if link else None,
+        "email_form": EmailLinkForm(initial={"email": user.email}),
+        "loyalty_form": LoyaltyLinkForm(),
+    }
+    return render(request, "profiles/my_profile.html", context)
+
+
+@login_required
+@require_POST
+def link_email(request: HttpRequest) -> HttpResponse:
+    form = EmailLinkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter a valid email address.")
+        return redirect("profiles:mine")
+    confirm = request.build_absolute_uri(reverse("profiles:confirm", args=["TOKEN"]))
+    try:
+        email = email_verification_send(
+            user=signed_in(request),
+            email=form.cleaned_data["email"],
+            confirm_url=confirm.replace("TOKEN", "{token}"),
+        )
+    except LinkError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"We sent a confirmation link to {email}.")
+    return redirect("profiles:mine")
+
+
+@login_required
+@require_GET
+def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        email_verification_confirm(user=signed_in(request), token=token)
+    except LinkError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Your email is confirmed and your profile linked.")
+    return redirect("profiles:mine")
+
+
+@login_required
+@require_POST
+def link_loyalty(request: HttpRequest) -> HttpResponse:
+    form = LoyaltyLinkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter your loyalty number and a booking reference.")
+        return redirect("profiles:mine")
+    try:
+        profile_link_by_loyalty(user=signed_in(request), **form.cleaned_data)
+    except LinkError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Your loyalty account and bookings are linked.")
+    return redirect("profiles:mine")
+
+
+@login_required
+@require_POST
+def unlink(request: HttpRequest) -> HttpResponse:
+    if profile_unlink(user=signed_in(request)):
+        messages.info(request, "Your profile is unlinked: the assistant no longer uses it.")
+    return redirect("profiles:mine")
+
+
+@staff_page
+@require_safe
+def staff_search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")[:200]
+    found = [profile_get(profile_id=pid) for pid in profiles_search(text=query)] if query else []
+    return render(
+        request,
+        "profiles/staff_search.html",
+        {"query": query, "profiles": [p for p in found if p is not None]},
+    )
+
+
+@staff_page
+@require_safe
+def staff_detail(request: HttpRequest, profile_id: str) -> HttpResponse:
+    profile = profile_get(profile_id=profile_id, for_staff=True)
+    if profile is None:
+        raise Http404("no such profile")
+    return render(
+        request,
+        "profiles/staff_detail.html",
+        {"profile": profile, "erase_form": EraseForm(profile_id=profile_id)},
+    )
+
+
+@staff_page
+@require_POST
+def staff_erase(request: HttpRequest, profile_id: str) -> HttpResponse:
+    form = EraseForm(request.POST, profile_id=profile_id)
+    if not form.is_valid():
+        messages.error(request, "Type the profile id exactly to erase it.")
+        return redirect("profiles:staff_detail", profile_id=profile_id)
+    erasure = profile_erase(profile_id=profile_id, by=request.user)
+    if erasure is None:
+        raise Http404("no such profile")
+    messages.success(
+        request,
+        f"Erased {len(erasure.records)} record(s); {len(erasure.identifiers)} identifier(s) "
+        "are suppressed.",
+    )
+    return redirect("profiles:erasures")
+
+
+@staff_page
+@require_safe
+def staff_erasures(request: HttpRequest) -> HttpResponse:
+    return render(request, "profiles/erasures.html", {"erasures": erasures_list()})
+
+
+@staff_page
+@require_POST
+def staff_lift(request: HttpRequest, erasure: uuid.UUID) -> HttpResponse:
+    apply_held = request.POST.get("held") == "apply"
+    lifted = suppressions_lift(erasure=erasure, by=request.user, apply_held=apply_held)
+    what = "applied" if apply_held else "discarded"
+    messages.success(request, f"Lifted {lifted} suppression(s); held events {what}.")
+    return redirect("profiles:erasures")
+
+
+@staff_api
+@require_GET
+def profiles_api(request: HttpRequest) -> JsonResponse:
+    identifier, error = profile_query(request.GET.dict())
+    if error is not None or identifier is None:
+        return JsonResponse({"error": error}, status=400)
+    profile_id = profile_find(identifier=identifier)
+    profile = None if profile_id is None else profile_get(profile_id=profile_id, for_staff=True)
+    if profile is None:
+        return JsonResponse({"error": f"no profile with {identifier}"}, status=404)
+    return JsonResponse(profile_json(profile, for_staff=True))
