@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
+from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -49,6 +50,14 @@ def api_for(role_check: RoleCheck) -> Callable[[View], View]:
         return gated  # type: ignore[return-value]
 
     return decorate
+
+
+def signed_in(request: HttpRequest) -> User:
+    """The request's user, in a view that already required a signed-in user."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
 
 
 staff_page = page_for(user_is_staff)

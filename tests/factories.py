@@ -104,3 +104,105 @@ def as_event(
     assert topic.key_field == key_field
     raw_value = None if value is None else json.dumps(value).encode()
     return decode_change(json.dumps({key_field: key}).encode(), raw_value, topic=topic)
+
+
+def as_change(key_field: str, key: str, value: dict[str, Any], topic: CdcTopic) -> ChangeEvent:
+    """`as_event` for a record that is not a tombstone."""
+    event = as_event(key_field, key, value, topic)
+    assert event is not None
+    return event
+
+
+def customer_row(customer_id: str = "C-1001", **overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "customer_id": customer_id,
+        "email": "ana.silva@example.com",
+        "phone": "+44 7700 900123",
+        "first_name": "Ana",
+        "last_name": "Silva",
+        "home_airport": "LHR",
+        "preferences": {"seat": "aisle", "meal": "vegetarian"},
+        "marketing_opt_in": False,
+    }
+    row.update(overrides)
+    return row
+
+
+def member_row(member_id: str = "TB-100200300", **overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "member_id": member_id,
+        "email": "ANA.SILVA@example.com",
+        "phone": "+447700900123",
+        "tier": "gold",
+        "points": 48210,
+    }
+    row.update(overrides)
+    return row
+
+
+def booking_row(booking_ref: str = "X7K2PQ", **overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "booking_ref": booking_ref,
+        "email": "ana.silva@example.com",
+        "phone": None,
+        "customer_id": None,
+        "member_id": "TB-100200300",
+        "status": "confirmed",
+        "items": [
+            {
+                "type": "flight",
+                "flight_id": "BA117-2026-12-01",
+                "cabin": "economy",
+                "passengers": 2,
+            },
+            {
+                "type": "hotel",
+                "hotel_id": "H-NYC-0042",
+                "check_in": "2026-12-01",
+                "check_out": "2026-12-04",
+                "room_type": "double",
+            },
+        ],
+        "total": "1634.00",
+        "currency": "GBP",
+        "created_at": "2026-11-20T10:02:00Z",
+    }
+    row.update(overrides)
+    return row
+
+
+CUSTOMER_SOURCES = {
+    "crm": ("customer_id", "crm", "customers"),
+    "loyalty": ("member_id", "loyalty", "members"),
+    "booking": ("booking_ref", "booking_engine", "reservations"),
+}
+
+
+def customer_event(
+    source: str,
+    row: dict[str, Any] | None,
+    *,
+    key: str,
+    lsn: int,
+    op: str = "u",
+    ts_ms: int | None = None,
+) -> ChangeEvent:
+    """A decoded change of a customer source (crm, loyalty, booking), as the runtime makes."""
+    from travelbot.streams import contract
+
+    topic = {"crm": contract.CUSTOMERS, "loyalty": contract.MEMBERS, "booking": contract.BOOKINGS}
+    key_field, system, table = CUSTOMER_SOURCES[source]
+    after = None if op == "d" or row is None else {**row, key_field: key}
+    value = make_change(
+        op=op,
+        after=after,
+        before=None,
+        system=system,
+        table=table,
+        lsn=lsn,
+        source_ts_ms=BASE_MS + lsn if ts_ms is None else ts_ms,
+        ts_ms=(BASE_MS + lsn if ts_ms is None else ts_ms) + 5,
+    )
+    event = as_event(key_field, key, value, topic[source])
+    assert event is not None
+    return event

@@ -135,6 +135,16 @@ CHANNEL_LAYERS = {
     }
 }
 
+# Shared by every process (throttles, short-lived figures): Redis, like the channel layer.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env_str("CACHE_URL", REDIS_URL),
+        "KEY_PREFIX": "travelbot",
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
+
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
 CELERY_TASK_SERIALIZER = "json"
@@ -172,9 +182,37 @@ STREAM_RESTART_BACKOFF_S = env_float("STREAM_RESTART_BACKOFF_S", 1.0)
 STREAM_RESTART_BACKOFF_MAX_S = env_float("STREAM_RESTART_BACKOFF_MAX_S", 60.0)
 # How long the broker has to acknowledge a batch's dead letters before the batch fails.
 STREAM_DLQ_TIMEOUT_S = env_float("STREAM_DLQ_TIMEOUT_S", 10.0)
+# How long the outbox relay waits for the broker to acknowledge a batch.
+OUTBOX_PUBLISH_TIMEOUT_S = env_float("OUTBOX_PUBLISH_TIMEOUT_S", 10.0)
 # Status pages never wait longer than this on the broker, and reuse its figures this long.
 KAFKA_ADMIN_TIMEOUT_S = env_float("KAFKA_ADMIN_TIMEOUT_S", 2.0)
 STREAM_LAG_CACHE_S = env_float("STREAM_LAG_CACHE_S", 2.0)
+
+# Unified profile: phones written without a country code are read in this region (ISO 3166).
+PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "GB")
+# How long an emailed profile-link confirmation works.
+PROFILE_LINK_MAX_AGE_S = env_int("PROFILE_LINK_MAX_AGE_S", 24 * 3600)
+
+# Email: printed to the log in development, SMTP (EMAIL_HOST ...) otherwise.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "travelbot <no-reply@travelbot.example>")
+
+# Embeddings: the local model (no network) unless an OpenAI-compatible endpoint is named.
+EMBEDDING_BASE_URL = env_str("EMBEDDING_BASE_URL", "")
+EMBEDDING_API_KEY = env_str("EMBEDDING_API_KEY", "")
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "text-embedding-3-small")
+EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 1536)
+EMBEDDING_THREADS = env_int("EMBEDDING_THREADS", 2)
 
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "http://127.0.0.1:58080/v1")
 OPENAI_API_KEY = env_str("OPENAI_API_KEY", "not-needed-for-a-local-server")

@@ -23,6 +23,8 @@ urlpatterns = [
         views.stream_log_reset_dismiss_view,
         name="stream_log_reset_dismiss",
     ),
+    path("", include("profiles.urls")),
+    path("", include("knowledge.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("chat.urls")),

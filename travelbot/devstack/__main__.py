@@ -278,7 +278,13 @@ def run(options: Options) -> int:
     infra.start()
     try:
         manage = [sys.executable, "manage.py"]
-        for step in (["migrate", "--noinput"], ["create_topics"], ["seed_demo_users"]):
+        setup = (
+            ["migrate", "--noinput"],
+            ["create_topics"],
+            ["seed_demo_users"],
+            ["seed_knowledge"],
+        )
+        for step in setup:
             print(f"manage.py {' '.join(step)} ...", flush=True)
             supervisor.run_once("setup", manage + step)
         for name, command in app_commands(options).items():

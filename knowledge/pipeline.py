@@ -1,0 +1,159 @@
+"""Embedding chunks: in batches, once per text and model, retried until the service answers.
+
+Search scores by the active model. When EMBEDDING_MODEL names another one, its vectors are
+filled in beside the active model's; search switches when every chunk has one, so there is
+no moment when it finds nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import msgspec
+from django.db import connection, transaction
+from django.utils import timezone
+from psycopg import sql
+
+from knowledge.embeddings import (
+    LOCAL_MODEL,
+    Embedder,
+    EmbeddingError,
+    embed_texts,
+    embedder,
+    local_embedder,
+)
+from knowledge.markdown import slug
+from knowledge.models import EmbeddingFailure, EmbeddingModel
+from knowledge.streams import articles_mark_answerable
+
+logger = logging.getLogger(__name__)
+BATCH = 32
+
+PENDING_SQL = """
+SELECT c.chunk_id, c.doc_id, c.heading_path, c.text, c.content_hash FROM knowledge_chunk c
+ WHERE NOT EXISTS (SELECT 1 FROM knowledge_chunkembedding e
+                    WHERE e.chunk_id = c.chunk_id AND e.model = %s)
+ ORDER BY c.doc_id, c.ordinal LIMIT %s FOR UPDATE OF c SKIP LOCKED
+"""
+STORE_SQL = """
+INSERT INTO knowledge_chunkembedding (chunk_id, model, dimensions, content_hash, embedding,
+  embedded_at)
+SELECT chunk_id, %s, %s, content_hash, embedding::vector, clock_timestamp()
+  FROM json_to_recordset(%s::json) AS u(chunk_id text, content_hash text, embedding text)
+ON CONFLICT (chunk_id, model) DO UPDATE SET content_hash = excluded.content_hash,
+  embedding = excluded.embedding, embedded_at = excluded.embedded_at
+"""
+
+
+def model_register(model: Embedder) -> EmbeddingModel:
+    """The configured model's row (active if search has none yet) and its vector index."""
+    row, created = EmbeddingModel.objects.get_or_create(
+        name=model.name, defaults={"dimensions": model.dimensions}
+    )
+    if created:
+        vector_index_ensure(name=model.name, dimensions=model.dimensions)
+    if not EmbeddingModel.objects.filter(active=True).exists():
+        EmbeddingModel.objects.filter(pk=row.pk).update(active=True, activated_at=timezone.now())
+        row.refresh_from_db()
+    return row
+
+
+def vector_index_ensure(*, name: str, dimensions: int) -> None:
+    """An HNSW (cosine) index over one model's vectors: a partial index per model, since
+    models differ in dimensions."""
+    statement = sql.SQL(
+        "CREATE INDEX IF NOT EXISTS {index} ON knowledge_chunkembedding USING hnsw "
+        "((embedding::vector({dims})) vector_cosine_ops) WHERE model = {model}"
+    ).format(
+        index=sql.Identifier(f"chunk_vec_{slug(name).replace('-', '_')}"[:60]),
+        dims=sql.Literal(dimensions),
+        model=sql.Literal(name),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(connection.connection))
+
+
+@dataclass(frozen=True)
+class Embedded:
+    chunks: int
+    switched_to: str | None
+
+
+def chunks_embed_pending(*, batch: int = BATCH) -> Embedded:
+    """Embed every chunk without a vector under the configured model, batch by batch. An
+    EmbeddingError is recorded for staff and raised (the task retries with backoff); what
+    was embedded so far stays."""
+    model = embedder()
+    model_register(model)
+    done = 0
+    while True:
+        try:
+            count = _embed_batch(model, batch)
+        except EmbeddingError as exc:
+            EmbeddingFailure.objects.create(
+                model=model.name, error=str(exc)[:4000], pending_chunks=chunks_pending(model.name)
+            )
+            raise
+        if count == 0:
+            return Embedded(chunks=done, switched_to=_switch_if_complete(model.name))
+        done += count
+
+
+def _embed_batch(model: Embedder, batch: int) -> int:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(PENDING_SQL, [model.name, batch])
+        rows = cursor.fetchall()
+        if not rows:
+            return 0
+        vectors = embed_texts([f"{heading_path}\n{text}" for _, _, heading_path, text, _ in rows])
+        document = [
+            {"chunk_id": chunk_id, "content_hash": content_hash, "embedding": str(vector)}
+            for (chunk_id, _, _, _, content_hash), vector in zip(rows, vectors, strict=True)
+        ]
+        cursor.execute(
+            STORE_SQL, [model.name, model.dimensions, msgspec.json.encode(document).decode()]
+        )
+        articles_mark_answerable(doc_ids=sorted({row[1] for row in rows}))
+    return len(rows)
+
+
+def chunks_pending(model: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM knowledge_chunk c WHERE NOT EXISTS (SELECT 1 FROM "
+            "knowledge_chunkembedding e WHERE e.chunk_id = c.chunk_id AND e.model = %s)",
+            [model],
+        )
+        return int(cursor.fetchone()[0])
+
+
+@transaction.atomic
+def _switch_if_complete(name: str) -> str | None:
+    """Make `name` the model search uses once every chunk has its vector; drop the others'."""
+    current = EmbeddingModel.objects.select_for_update().filter(active=True).first()
+    if current is not None and current.name == name:
+        return None
+    if chunks_pending(name):
+        return None
+    EmbeddingModel.objects.filter(active=True).update(active=False)
+    EmbeddingModel.objects.filter(name=name).update(active=True, activated_at=timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM knowledge_chunkembedding WHERE model <> %s", [name])
+    logger.info("search now uses the embedding model %s", name)
+    return name
+
+
+def active_model() -> EmbeddingModel | None:
+    return EmbeddingModel.objects.filter(active=True).first()
+
+
+def query_embedder(active: EmbeddingModel) -> Embedder | None:
+    """An embedder for the model search uses now (the configured one, or the local model
+    while a configured remote model is being filled in); None if it is not available."""
+    configured = embedder()
+    if configured.name == active.name:
+        return configured
+    if active.name == LOCAL_MODEL:
+        return local_embedder()
+    return None
