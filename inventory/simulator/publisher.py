@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import random
 import signal
 import threading
 import time
@@ -20,6 +21,7 @@ from kafka.errors import KafkaTimeoutError
 
 from inventory.simulator.changes import (
     NO_FAULTS,
+    Change,
     ChangeGenerator,
     Faults,
     Item,
@@ -27,6 +29,7 @@ from inventory.simulator.changes import (
     snapshot_changes,
 )
 from inventory.simulator.world import DEFAULT_SPEC, World, WorldSpec, generate_world
+from profiles.simulator import CustomerChanges, customer_snapshot
 from travelbot.streams.kafka import make_producer, make_raw_producer
 
 logger = logging.getLogger(__name__)
@@ -43,6 +46,8 @@ FLUSH_TIMEOUT_S = 15.0
 CLOSE_TIMEOUT_S = 2.0
 # Sleeping less than this between sends costs more in wake-ups than it buys in smoothness.
 MIN_TICK_S = 0.002
+# Customer systems change far less often than inventory: this share of the change events.
+CUSTOMER_SHARE = 0.1
 # After a stall (a slow flush, a broker hiccup) catch up at most this much, then drop the debt.
 MAX_BACKLOG_S = 1.0
 
@@ -208,6 +213,7 @@ def run_changes(
     report: Report = print,
     topic_prefix: str = "",
     clock: Callable[[], float] = time.time,
+    customer_steps: Iterator[list[Item]] | None = None,
 ) -> Counter[str]:
     """Send changes at `rate` events/s until `duration_s` passes, `stop_event` is set or the
     world has nothing left to change. Faults count towards the rate. Returns counts by kind.
@@ -219,6 +225,8 @@ def run_changes(
     if rate <= 0:
         return sender.kinds
     steps = ChangeGenerator(world, seed=seed, faults=faults, clock=clock).steps()
+    if customer_steps is not None:
+        steps = interleaved(steps, customer_steps, share=CUSTOMER_SHARE, seed=seed)
     stop = stop_event or threading.Event()
     pacer = Pacer(rate, time.monotonic())
     reporter = Reporter(report, sender, "changes", sender.kinds)
@@ -234,6 +242,32 @@ def run_changes(
     reporter.final()
     sender.raise_if_failed()
     return sender.kinds
+
+
+def interleaved(
+    inventory: Iterator[list[Item]], customers: Iterator[list[Item]], *, share: float, seed: int
+) -> Iterator[list[Item]]:
+    """Inventory steps with a `share` of customer steps mixed in at random."""
+    rng = random.Random(seed + 1)
+    while True:
+        step = next(customers if rng.random() < share else inventory, None)
+        if step is None:
+            return
+        yield step
+
+
+def publish_items(
+    producer: Producer, items: list[Change], *, report: Report, label: str, topic_prefix: str = ""
+) -> int:
+    """Send a prepared list (the customer snapshot) as fast as the producer goes."""
+    sender = Sender(producer, topic_prefix=topic_prefix)
+    reporter = Reporter(report, sender, label, sender.topics)
+    for item in items:
+        sender.send(item)
+    sender.flush()
+    reporter.final()
+    sender.raise_if_failed()
+    return sender.total
 
 
 def _send_due(sender: Sender, steps: Iterator[list[Item]], pacer: Pacer) -> bool:
@@ -264,13 +298,22 @@ def simulate(
     stop_event: threading.Event | None = None,
     report: Report = print,
     topic_prefix: str = "",
+    customers: int = 0,
 ) -> Counter[str]:
-    """Generate the world, publish its snapshot, then changes; the producers are always closed.
+    """Generate the world (and `customers` people of the customer systems, with the demo
+    traveller), publish its snapshot, then changes; the producers are always closed.
     Raises SendFailed if the broker refused any record."""
     started = time.monotonic()
     world = generate_world(spec, seed=seed)
     sizes = ", ".join(f"{count} {table}" for table, count in world.size().items())
     report(f"world: {sizes} (seed {seed}) in {time.monotonic() - started:.1f}s")
+    customer_steps: Iterator[list[Item]] | None = None
+    people_snapshot: list[Change] = []
+    if customers:
+        people, people_snapshot = customer_snapshot(world, count=customers, seed=seed)
+        sizes = ", ".join(f"{count} {table}" for table, count in people.size().items())
+        report(f"customer systems: {sizes}")
+        customer_steps = CustomerChanges(world, people, seed=seed).steps()
     with contextlib.ExitStack() as producers:
         producer = make_producer(bootstrap_servers, **PRODUCER_TUNING)
         producers.callback(producer.close, timeout=CLOSE_TIMEOUT_S)
@@ -282,6 +325,14 @@ def simulate(
             publish_snapshot(
                 producer, world, stop_event=stop_event, report=report, topic_prefix=topic_prefix
             )
+            if customers:
+                publish_items(
+                    producer,
+                    people_snapshot,
+                    report=report,
+                    label="customers",
+                    topic_prefix=topic_prefix,
+                )
         return run_changes(
             producer,
             world,
@@ -293,6 +344,7 @@ def simulate(
             seed=seed,
             report=report,
             topic_prefix=topic_prefix,
+            customer_steps=customer_steps,
         )
 
 

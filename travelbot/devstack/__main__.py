@@ -226,6 +226,8 @@ def app_commands(options: Options) -> dict[str, list[str]]:
             options.simulator_rate,
             "--days",
             options.simulator_days,
+            "--customers",
+            "5000",
         ]
     return commands
 

@@ -58,6 +58,13 @@ class Command(BaseCommand):
         world.add_argument(
             "--hotels-per-city", type=_hotels_per_city, help="N or LOW-HIGH (default 10-20)"
         )
+        parser.add_argument(
+            "--customers",
+            type=int,
+            default=0,
+            help="people in the simulated CRM, loyalty and booking systems (0: none); "
+            "any number adds the demo traveller",
+        )
         stream = parser.add_argument_group("stream")
         stream.add_argument(
             "--rate",
@@ -101,6 +108,7 @@ class Command(BaseCommand):
             stop_event=stop_event,
             report=self.stdout.write,
             topic_prefix=settings.KAFKA_TOPIC_PREFIX,
+            customers=options["customers"],
         )
 
     def _servers(self, given: str | None) -> list[str]:
