@@ -125,6 +125,11 @@ def local_embedder() -> LocalMiniLM:
     return LocalMiniLM()
 
 
+def configured_model_name() -> str:
+    """The configured model's name, without loading it."""
+    return settings.EMBEDDING_MODEL if settings.EMBEDDING_BASE_URL else LOCAL_MODEL
+
+
 def embedder() -> Embedder:
     """The configured embedder, loaded once per process."""
     if settings.EMBEDDING_BASE_URL:

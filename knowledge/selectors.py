@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from knowledge.embeddings import configured_model_name
 from knowledge.models import Article, Document, EmbeddingFailure, Revision
 from knowledge.pipeline import active_model, chunks_pending, query_embedder
 
@@ -199,4 +200,33 @@ def document_liveness(*, doc_id: str) -> Liveness | None:
         answerable_at=article.answerable_at if delivered and article else None,
         pending_chunks=chunks_pending(active.name) if active else 0,
         last_failure=EmbeddingFailure.objects.order_by("-occurred_at").first(),
+    )
+
+
+@dataclass(frozen=True)
+class EmbeddingStatus:
+    """The embedding pipeline for staff: which model search uses, what waits, the last error."""
+
+    active_model: str | None
+    configured_model: str
+    pending_chunks: int
+    last_failure: EmbeddingFailure | None
+
+    @property
+    def failing(self) -> bool:
+        """Chunks wait and the last attempt at them failed: the service is down."""
+        return self.pending_chunks > 0 and self.last_failure is not None
+
+
+def embedding_status() -> EmbeddingStatus:
+    configured = configured_model_name()
+    active = active_model()
+    last = EmbeddingFailure.objects.order_by("-occurred_at").first()
+    pending = chunks_pending(configured)
+    return EmbeddingStatus(
+        active_model=active.name if active else None,
+        configured_model=configured,
+        pending_chunks=pending,
+        # A failure older than the last complete run is history, not the state now.
+        last_failure=last if pending else None,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection
@@ -23,8 +24,13 @@ from travelbot.models import (
     StreamOffset,
     StreamState,
 )
+from travelbot.outbox import OutboxBacklog, outbox_backlog
 from travelbot.streams.lag import LAG, LagSnapshot, TopicGroup
 from travelbot.streams.registry import StreamSpec, registered_streams
+from travelbot.timefmt import iso_z
+
+if TYPE_CHECKING:
+    from knowledge.selectors import EmbeddingStatus
 
 QUANTILES = (0.5, 0.95, 0.99)
 FLOWING_WITHIN = timedelta(minutes=1)
@@ -336,3 +342,39 @@ def _partition_lag(
 ) -> PartitionLag:
     done = max((o for o in (committed, stored) if o is not None), default=None)
     return PartitionLag(partition=partition, committed=done, end=end, lag=max(0, end - (done or 0)))
+
+
+@dataclass(frozen=True)
+class Pipelines:
+    """The non-stream parts data flows through: the outbox relay and the embedding queue."""
+
+    outbox: OutboxBacklog
+    embeddings: EmbeddingStatus
+
+
+def pipelines_status() -> Pipelines:
+    # Imported here: knowledge builds on this app, not the other way round.
+    from knowledge.selectors import embedding_status
+
+    return Pipelines(outbox=outbox_backlog(), embeddings=embedding_status())
+
+
+def pipelines_json(pipelines: Pipelines) -> dict[str, Any]:
+    outbox, embeddings = pipelines.outbox, pipelines.embeddings
+    failure = embeddings.last_failure
+    return {
+        "outbox": {
+            "pending": outbox.pending,
+            "oldest": iso_z(outbox.oldest) if outbox.oldest else None,
+            "last_error": outbox.last_error or None,
+        },
+        "embeddings": {
+            "active_model": embeddings.active_model,
+            "configured_model": embeddings.configured_model,
+            "pending_chunks": embeddings.pending_chunks,
+            "failing": embeddings.failing,
+            "last_failure": None
+            if failure is None
+            else {"at": iso_z(failure.occurred_at), "error": failure.error},
+        },
+    }

@@ -14,7 +14,7 @@ from accounts.roles import user_is_staff
 from travelbot.health import readiness
 from travelbot.metrics import prometheus_text, stream_status_json
 from travelbot.models import StreamState
-from travelbot.selectors import stream_statuses
+from travelbot.selectors import pipelines_json, pipelines_status, stream_statuses
 from travelbot.services import (
     ReplayInProgress,
     dead_letters_replay,
@@ -44,7 +44,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
 @staff_api
 @require_GET
 def streams_status_api(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"streams": [stream_status_json(s) for s in stream_statuses()]})
+    streams = [stream_status_json(s) for s in stream_statuses()]
+    return JsonResponse({"streams": streams, "pipelines": pipelines_json(pipelines_status())})
 
 
 @staff_page
@@ -52,7 +53,8 @@ def streams_status_api(request: HttpRequest) -> JsonResponse:
 def streams_page(request: HttpRequest) -> HttpResponse:
     partial = getattr(request, "htmx", False)  # set by django-htmx's middleware
     template = "travelbot/streams.html#status" if partial else "travelbot/streams.html"
-    return render(request, template, {"streams": stream_statuses()})
+    context = {"streams": stream_statuses(), "pipelines": pipelines_status()}
+    return render(request, template, context)
 
 
 def _known_stream(stream: str) -> str:

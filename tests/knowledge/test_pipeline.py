@@ -7,7 +7,9 @@ import random
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection
+from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -230,3 +232,25 @@ def test_chunks_are_exactly_those_of_each_live_documents_latest_version(
     assert set(Chunk.objects.values_list("chunk_id", "text")) == expected
     for result in chunks_search(query="allowed", k=50, mode="text"):
         assert (result.chunk_id, result.text) in expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_embedding_outage_is_shown_to_staff_with_its_reason(
+    settings: Any, client: Client
+) -> None:
+    staff = User.objects.create_user("ops", is_staff=True)
+    client.force_login(staff)
+    with FakeEmbeddings(dimensions=384, failing=True) as service:
+        settings.EMBEDDING_BASE_URL = service.url
+        settings.EMBEDDING_MODEL, settings.EMBEDDING_DIMENSIONS = "fake-embed", 384
+        documents_apply([doc_event("bags", sections(2), lsn=1)])
+        with pytest.raises(EmbeddingError):
+            chunks_embed_pending()
+        embeddings = client.get("/api/streams/status").json()["pipelines"]["embeddings"]
+        assert embeddings["failing"] and embeddings["pending_chunks"] == 2
+        assert "503" in embeddings["last_failure"]["error"]
+        assert "The embedding service failed" in client.get("/staff/streams/").content.decode()
+        service.failing = False
+        chunks_embed_pending()
+        embeddings = client.get("/api/streams/status").json()["pipelines"]["embeddings"]
+        assert not embeddings["failing"] and embeddings["pending_chunks"] == 0
