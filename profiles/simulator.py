@@ -60,9 +60,9 @@ KIND_WEIGHTS: dict[str, float] = {
     "preferences": 8,
     "email_change": 3,
     "phone_change": 3,
-    "tier_change": 2,
+    "tier_upgrade": 2,
     "new_customer": 6,
-    "customer_deleted": 0.5,
+    "record_deleted": 0.5,
 }
 
 
@@ -274,13 +274,15 @@ class Population:
         if rng.random() < 0.03:
             phone = rng.choice(JUNK_PHONES)  # kept, never matched, listed for staff
         customer_id = f"C-{200_000 + n}"
-        changes = [
-            self._create("customers", _customer(customer_id, first, last, email, phone, rng))
-        ]
-        if rng.random() < 0.04:  # registered twice: same address, other case
+        changes: list[Change] = []
+        crm = rng.random() >= 0.05  # some travellers are loyalty members the CRM never saw
+        if crm:
+            customer = _customer(customer_id, first, last, email, phone, rng)
+            changes.append(self._create("customers", customer))
+        if crm and rng.random() < 0.04:  # registered twice: same address, other case
             twin = _customer(f"C-{700_000 + n}", first, last, email.upper(), None, rng)
             changes.append(self._create("customers", twin))
-        if rng.random() < 0.08:  # a household: a partner with their own email, the same phone
+        if crm and rng.random() < 0.08:  # a household: a partner with their own email, one phone
             partner = _customer(
                 f"C-{800_000 + n}",
                 rng.choice(FIRST_NAMES),
@@ -293,8 +295,12 @@ class Population:
         member_id = None
         if rng.random() < 0.65:
             member_id = f"TB-{300_000_000 + n}"
-            member_phone = spelled_phone(mobile, rng) if rng.random() < 0.5 else None
-            member = _member(member_id, spelled_email(email, rng), member_phone, rng)
+            member_phone = spelled_phone(mobile, rng) if rng.random() < 0.5 or not crm else None
+            member_email = spelled_email(email, rng)
+            if rng.random() < 0.1:  # a second address: joined through the phone or bookings
+                member_email = f"{first}{n}@private.example".lower()
+                member_phone = spelled_phone(mobile, rng)
+            member = _member(member_id, member_email, member_phone, rng)
             changes.append(self._create("members", member))
         for _ in range(rng.choices((0, 1, 2, 3), weights=(25, 45, 20, 10))[0]):
             changes += self.booking(email, member_id=member_id)
@@ -435,11 +441,14 @@ class CustomerChanges:
             "members", member, "points", points=member["points"] + self.rng.randint(50, 3000)
         )
 
-    def _tier_change(self) -> list[Change]:
+    def _tier_upgrade(self) -> list[Change]:
         member = self._pick("members")
         if member is None:
             return []
-        return self._update("members", member, "tier_change", tier=self.rng.choice(TIERS))
+        rank = TIERS.index(member["tier"])
+        if rank == len(TIERS) - 1:
+            return []
+        return self._update("members", member, "tier_upgrade", tier=TIERS[rank + 1])
 
     def _preferences(self) -> list[Change]:
         customer = self._pick("customers")
@@ -482,12 +491,10 @@ class CustomerChanges:
         changes = self.population.person()
         return [change._replace(kind="new_customer") for change in changes]
 
-    def _customer_deleted(self) -> list[Change]:
-        customer = self._pick("customers")
-        if customer is None:
+    def _record_deleted(self) -> list[Change]:
+        """A record removed at its source (a closed account, a purged booking)."""
+        table = self.rng.choice(list(SOURCES))
+        row = self._pick(table)
+        if row is None:
             return []
-        return [
-            customer_change(
-                self.people, "customers", op="d", before=customer, after=None, kind="deleted"
-            )
-        ]
+        return [customer_change(self.people, table, op="d", before=row, after=None, kind="deleted")]
