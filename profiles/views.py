@@ -36,15 +36,26 @@ from profiles.services import (
 @login_required
 @require_safe
 def my_profile(request: HttpRequest) -> HttpResponse:
+    return _profile_page(request)
+
+
+def _profile_page(
+    request: HttpRequest,
+    *,
+    email_form: EmailLinkForm | None = None,
+    loyalty_form: LoyaltyLinkForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The page, with a refused form shown again as the traveller filled it in."""
     user = signed_in(request)
     link = ProfileLink.objects.filter(user=user).first()
     context = {
         "link": link,
         "profile": profile_for_user(user=user) if link else None,
-        "email_form": EmailLinkForm(initial={"email": user.email}),
-        "loyalty_form": LoyaltyLinkForm(),
+        "email_form": email_form or EmailLinkForm(initial={"email": user.email}),
+        "loyalty_form": loyalty_form or LoyaltyLinkForm(),
     }
-    return render(request, "profiles/my_profile.html", context)
+    return render(request, "profiles/my_profile.html", context, status=status)
 
 
 @login_required
@@ -52,8 +63,7 @@ def my_profile(request: HttpRequest) -> HttpResponse:
 def link_email(request: HttpRequest) -> HttpResponse:
     form = EmailLinkForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Enter a valid email address.")
-        return redirect("profiles:mine")
+        return _profile_page(request, email_form=form, status=400)
     confirm = request.build_absolute_uri(reverse("profiles:confirm", args=["TOKEN"]))
     try:
         email = email_verification_send(
@@ -62,9 +72,9 @@ def link_email(request: HttpRequest) -> HttpResponse:
             confirm_url=confirm.replace("TOKEN", "{token}"),
         )
     except LinkError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"We sent a confirmation link to {email}.")
+        form.add_error("email", str(exc))
+        return _profile_page(request, email_form=form, status=400)
+    messages.success(request, f"We sent a confirmation link to {email}.")
     return redirect("profiles:mine")
 
 
@@ -85,14 +95,13 @@ def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
 def link_loyalty(request: HttpRequest) -> HttpResponse:
     form = LoyaltyLinkForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Enter your loyalty number and a booking reference.")
-        return redirect("profiles:mine")
+        return _profile_page(request, loyalty_form=form, status=400)
     try:
         profile_link_by_loyalty(user=signed_in(request), **form.cleaned_data)
     except LinkError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Your loyalty account and bookings are linked.")
+        form.add_error(None, str(exc))
+        return _profile_page(request, loyalty_form=form, status=400)
+    messages.success(request, "Your loyalty account and bookings are linked.")
     return redirect("profiles:mine")
 
 

@@ -119,6 +119,7 @@ def test_a_booking_of_someone_else_does_not_link_and_attempts_are_limited() -> N
             follow=True,
         ).content.decode()
         assert "could not match" in page
+        assert 'value="TB-100200300"' in page  # shown again as typed, to correct
     page = client.post(
         "/profile/link/loyalty", {"member_id": "TB-100200300", "booking_ref": "X7K2PQ"}, follow=True
     ).content.decode()

@@ -1,0 +1,135 @@
+"""A traveller links and reads their profile, and a knowledge admin writes an article, in a
+real browser (skipped without playwright or Chromium; screenshots in E2E_SCREENSHOT_DIR)."""
+
+from __future__ import annotations
+
+import itertools
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection
+
+from accounts.roles import KNOWLEDGE_ADMINS_GROUP, TRAVELLERS_GROUP
+from inventory.simulator.changes import snapshot_changes
+from inventory.simulator.world import WorldSpec, generate_world
+from inventory.streams import flights_apply, hotels_apply
+from knowledge.models import Document
+from knowledge.pipeline import chunks_embed_pending
+from knowledge.streams import documents_apply
+from profiles.models import ProfileLink
+from profiles.simulator import DEMO_MEMBER_ID, customer_snapshot
+from tests.e2e.test_signup_flow import SCREENSHOTS, _chromium
+from tests.profiles.test_simulator import apply_all
+from travelbot.models import OutboxMessage
+from travelbot.streams import contract
+from travelbot.streams.envelope import decode_change
+from travelbot.streams.kafka import encode_json
+
+if TYPE_CHECKING:
+    from pytest_django.live_server_helper import LiveServer
+
+PASSWORD = "a-sturdy-passphrase-42"
+NOW = datetime.now(UTC)
+
+
+def load_world() -> str:
+    """Flights, hotels and customers of a small simulated world; the demo's booking ref."""
+    world = generate_world(WorldSpec(days=14, routes=60, cities=6, hotels_per_city=(2, 3)), seed=3)
+    handlers = {contract.FLIGHTS: flights_apply, contract.HOTELS: hotels_apply}
+    for topic, handle in handlers.items():
+        events = [
+            decode_change(encode_json(c.key), encode_json(c.value), topic=topic)
+            for c in snapshot_changes(world)
+            if c.topic == topic.name
+        ]
+        handle([e for e in events if e is not None])
+    _, changes = customer_snapshot(world, count=50, seed=3, now=NOW)
+    apply_all(changes)
+    demo = next(
+        c for c in changes if c.topic == contract.BOOKINGS.name and c.value
+        and c.value["after"]["member_id"] == DEMO_MEMBER_ID
+    )  # fmt: skip
+    return demo.key["booking_ref"]
+
+
+def deliver_outbox() -> None:
+    """Apply the editor's outbox event through the documents stream handler and embed it."""
+    events = [
+        decode_change(encode_json(m.key), encode_json(m.value), topic=contract.DOCUMENTS)
+        for m in OutboxMessage.objects.order_by("id")
+    ]
+    try:
+        documents_apply([e for e in events if e is not None])
+        chunks_embed_pending()
+    finally:
+        connection.close()  # this thread's own connection, or the test database stays in use
+
+
+def sign_in(page, base_url: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_traveller_links_their_profile_and_sees_their_trips(live_server: LiveServer) -> None:
+    booking_ref = load_world()
+    user = User.objects.create_user("ines", password=PASSWORD)
+    user.groups.add(Group.objects.get(name=TRAVELLERS_GROUP))
+    with _chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        sign_in(page, live_server.url, "ines")
+        page.goto(f"{live_server.url}/profile/")
+        page.get_by_role("textbox", name="Loyalty number").fill(DEMO_MEMBER_ID)
+        page.get_by_role("textbox", name="Booking reference").fill("XXXXXX")
+        page.get_by_role("button", name="Link", exact=True).click()
+        page.get_by_text("We could not match that loyalty number").wait_for()
+        page.screenshot(path=SCREENSHOTS / "profile-link-refused.png", full_page=True)
+        page.get_by_role("textbox", name="Booking reference").fill(booking_ref)
+        page.get_by_role("button", name="Link", exact=True).click()
+        page.get_by_text("Alex Morgan").first.wait_for()
+        page.get_by_text(booking_ref).first.wait_for()
+        page.screenshot(path=SCREENSHOTS / "profile-desktop.png", full_page=True)
+        page.set_viewport_size({"width": 375, "height": 740})
+        page.screenshot(path=SCREENSHOTS / "profile-375.png", full_page=True)
+        page.close()
+    assert ProfileLink.objects.get(user=user).value == DEMO_MEMBER_ID
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_admin_writes_an_article_with_a_live_preview(live_server: LiveServer) -> None:
+    admin = User.objects.create_user("kim", password=PASSWORD)
+    admin.groups.add(Group.objects.get(name=KNOWLEDGE_ADMINS_GROUP))
+    dialogs = itertools.count()
+    with _chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("dialog", lambda dialog: (next(dialogs), dialog.dismiss()))
+        sign_in(page, live_server.url, "kim")
+        page.goto(f"{live_server.url}/knowledge/new")
+        page.get_by_label("Id (in its address)").fill("ski-carriage")
+        page.get_by_label("Title").fill("Carrying skis")
+        page.get_by_label("Tags").fill("baggage, sports")
+        page.locator("#id_body").fill(
+            "One ski bag travels for 45 GBP.\n\n## Boots\n\nBoots go in the same bag."
+            '\n\n<img src=x onerror="alert(1)"><script>alert(2)</script>'
+        )
+        page.locator("#preview-pane h2", has_text="Boots").wait_for()
+        page.screenshot(path=SCREENSHOTS / "editor-preview.png", full_page=True)
+        page.get_by_role("button", name="Save").click()
+        page.get_by_text("Saved version 1").wait_for()
+        # What the relay and the documents stream do in a running stack; in a thread of its
+        # own, as Playwright's event loop runs in this one.
+        ThreadPoolExecutor(1).submit(deliver_outbox).result()
+        page.reload()
+        page.get_by_text("became answerable").wait_for()
+        page.screenshot(path=SCREENSHOTS / "editor-saved.png", full_page=True)
+        page.goto(f"{live_server.url}/help/ski-carriage#boots")
+        page.get_by_role("heading", name="Boots").wait_for()
+        page.screenshot(path=SCREENSHOTS / "help-article.png", full_page=True)
+        page.close()
+    assert next(dialogs) == 0  # neither the preview nor the article ran the script
+    assert Document.objects.get().title == "Carrying skis"
