@@ -45,15 +45,16 @@ def documents_apply(events: list[ChangeEvent]) -> BatchResult:
     changed = [e for e in latest_per_key(events) if e.key in result.changed_keys]
     if changed:
         chunks_replace(changed)
-        transaction.on_commit(_embed_soon)
+        doc_ids = sorted({e.key for e in changed})
+        transaction.on_commit(lambda: _embed_soon(doc_ids))
     return result
 
 
-def _embed_soon() -> None:
+def _embed_soon(doc_ids: list[str]) -> None:
     from knowledge.tasks import embed_pending  # the tasks module imports the pipeline
 
     try:
-        embed_pending.delay()
+        embed_pending.delay(doc_ids=doc_ids)
     except Exception:  # noqa: BLE001 - the periodic task embeds them instead
         logger.warning("could not queue embedding; the periodic task will", exc_info=True)
 
