@@ -1,13 +1,181 @@
+"""The chat page, the chat's HTTP API and the staff view of a turn."""
+
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from channels.db import database_sync_to_async
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.contrib.auth.models import User
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_POST, require_safe
+
+from accounts.access import signed_in, staff_page
+from chat.models import Turn
+from chat.selectors import conversation_turns, conversations_of
+from chat.services import (
+    ChatError,
+    ConversationNotFound,
+    conversation_of,
+    message_clean,
+    rating_record,
+    turn_json,
+    turn_run,
+    turns_abandoned_close,
+)
 
 
 @login_required
 @require_safe
 def chat_page(request: HttpRequest) -> HttpResponse:
-    # No conversations yet: the composer renders disabled until answers are connected.
-    return render(request, "chat/chat.html")
+    user = signed_in(request)
+    turns_abandoned_close(user=user)
+    current = None
+    if request.GET.get("c"):
+        try:
+            current = conversation_of(user, request.GET["c"])
+        except ConversationNotFound:
+            raise Http404("no such conversation") from None
+    context = {
+        "conversations": conversations_of(user),
+        "current": current,
+        "turns": [turn_json(t) for t in conversation_turns(current)] if current else [],
+    }
+    return render(request, "chat/chat.html", context)
+
+
+def _error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+async def messages_api(request: HttpRequest) -> HttpResponseBase:
+    """POST {"message", "conversation_id", "stream"}: the answer as JSON, or as server-sent
+    events (`token` events, then one `done` event carrying that JSON)."""
+    user = await request.auser()
+    if not isinstance(user, User) or not user.is_authenticated:
+        return _error("authentication required", 401)
+    if request.method != "POST":
+        return _error("use POST", 405)
+    try:
+        body = json.loads(request.body or b"")
+        if not isinstance(body, dict):
+            raise ValueError
+    except ValueError:
+        return _error("the body must be a JSON object", 400)
+    try:
+        message_clean(body.get("message"))
+        if body.get("conversation_id"):
+            await database_sync_to_async(conversation_of)(user, body["conversation_id"])
+    except ChatError as exc:
+        return _error(str(exc), exc.status)
+    if body.get("stream"):
+        response = StreamingHttpResponse(
+            _events(user, body), content_type="text/event-stream; charset=utf-8"
+        )
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        return response
+
+    async def ignore(event: dict[str, Any]) -> None:
+        return None
+
+    final = await turn_run(
+        user=user, conversation_id=body.get("conversation_id"), message=body["message"], emit=ignore
+    )
+    return JsonResponse(final)
+
+
+async def _events(user: User, body: dict[str, Any]) -> AsyncIterator[str]:
+    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+    async def put(event: dict[str, Any]) -> None:
+        await queue.put(event)
+
+    async def answer() -> None:
+        try:
+            await turn_run(
+                user=user,
+                conversation_id=body.get("conversation_id"),
+                message=body["message"],
+                emit=put,
+            )
+        except ChatError as exc:
+            await queue.put({"type": "error", "message": str(exc)})
+        finally:
+            await queue.put(None)
+
+    task = asyncio.create_task(answer())
+    try:
+        while (event := await queue.get()) is not None:
+            kind = event.pop("type")
+            yield f"event: {kind}\ndata: {json.dumps(event)}\n\n"
+    finally:
+        if not task.done():  # the client went away: the turn is stored as stopped
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+@login_required
+@require_safe
+def conversation_api(request: HttpRequest, conversation_id: str) -> JsonResponse:
+    user = signed_in(request)
+    try:
+        conversation = conversation_of(user, conversation_id)
+    except ConversationNotFound as exc:
+        return _error(str(exc), 404)
+    turns = [turn_json(t) for t in conversation_turns(conversation)]
+    return JsonResponse(
+        {"conversation_id": str(conversation.pk), "title": conversation.title, "turns": turns}
+    )
+
+
+@require_POST
+def rating_api(request: HttpRequest, turn_id: str) -> JsonResponse:
+    if not request.user.is_authenticated:
+        return _error("authentication required", 401)
+    try:
+        body = json.loads(request.body or b"")
+        if not isinstance(body, dict):
+            raise ValueError
+    except ValueError:
+        return _error("the body must be a JSON object", 400)
+    try:
+        rating = rating_record(
+            user=signed_in(request),
+            turn_id=turn_id,
+            rating=body.get("rating"),
+            comment=body.get("comment"),
+        )
+    except ChatError as exc:
+        return _error(str(exc), exc.status)
+    return JsonResponse({"turn_id": turn_id, "rating": rating.rating, "comment": rating.comment})
+
+
+@staff_page
+@require_safe
+def staff_turn(request: HttpRequest, turn_id: str) -> HttpResponse:
+    turn = get_object_or_404(Turn.objects.select_related("conversation__user"), pk=turn_id)
+    context = {
+        "turn": turn,
+        "data": turn_json(turn),
+        "provenance_json": json.dumps(turn.provenance, indent=2),
+    }
+    return render(request, "chat/staff_turn.html", context)
+
+
+@staff_page
+@require_safe
+def staff_turns(request: HttpRequest) -> HttpResponse:
+    turns = Turn.objects.select_related("conversation__user").order_by("-created_at")[:100]
+    return render(request, "chat/staff_turns.html", {"turns": turns})

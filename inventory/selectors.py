@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Min, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 
 from inventory.models import Fare, Flight, Hotel, HotelRate
 from travelbot.streams.contract import CABINS
@@ -126,3 +126,35 @@ def _hotel_offer(
         refundable=all(rate.refundable for rate in rates),
         rates=rates,
     )
+
+
+def flights_matching(
+    *,
+    origins: tuple[str, ...] = (),
+    destinations: tuple[str, ...] = (),
+    numbers: tuple[str, ...] = (),
+    start: datetime,
+    end: datetime,
+    limit: int = 5,
+) -> list[FlightOffer]:
+    """Flights of a route (any of its airports) or with one of the flight numbers, departing
+    in [start, end), soonest first, with their fares: two queries, for a chat turn."""
+    matching = Q(pk__in=[])
+    if origins and destinations:  # a cancelled flight is no way to get there
+        route = Q(origin__in=origins, destination__in=destinations)
+        matching |= route & ~Q(status="cancelled")
+    if numbers:  # but it is the answer to "is my flight on time?"
+        matching |= Q(flight_number__in=numbers)
+    if not (origins and destinations) and not numbers:
+        return []
+    flights = list(
+        Flight.objects.filter(matching, departure_at__gte=start, departure_at__lt=end).order_by(
+            "departure_at", "flight_id"
+        )[:limit]
+    )
+    fares_by_flight: dict[str, list[Fare]] = defaultdict(list)
+    fares = Fare.objects.filter(flight_id__in=[f.flight_id for f in flights]).order_by("amount")
+    for fare in fares:
+        if fare.flight_id:
+            fares_by_flight[fare.flight_id].append(fare)
+    return [FlightOffer(flight=f, fares=fares_by_flight[f.flight_id]) for f in flights]

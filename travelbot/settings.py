@@ -7,6 +7,7 @@ loopback ports (see `travelbot/devstack/`); production sets the same variables.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -131,7 +132,21 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:56379/0")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        # channels_redis waits for messages with a 5 s blocking pop; redis-py's default read
+        # timeout is also 5 s, so a busy server's reply could lose that race and kill an idle
+        # websocket consumer: reads get longer than the pop. redis-py's pool refuses a
+        # 101st connection by default, and every websocket that opens joins a group on one,
+        # so a burst of a few hundred travellers connecting at once needs a larger pool.
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": 30,
+                    "socket_connect_timeout": 5,
+                    "max_connections": env_int("CHANNEL_LAYER_MAX_CONNECTIONS", 2000),
+                }
+            ]
+        },
     }
 }
 
@@ -217,6 +232,11 @@ EMBEDDING_THREADS = env_int("EMBEDDING_THREADS", 2)
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "http://127.0.0.1:58080/v1")
 OPENAI_API_KEY = env_str("OPENAI_API_KEY", "not-needed-for-a-local-server")
 OPENAI_MODEL = env_str("OPENAI_MODEL", "travelbot-local")
+# Seconds the model has to connect and to send each part of its answer.
+OPENAI_TIMEOUT_S = env_float("OPENAI_TIMEOUT_S", 60.0)
+OPENAI_MAX_TOKENS = env_int("OPENAI_MAX_TOKENS", 400)
+# A turn still "streaming" this long after it started belongs to a process that died.
+CHAT_TURN_TIMEOUT = timedelta(seconds=env_int("CHAT_TURN_TIMEOUT_S", 300))
 
 # The bearer token scrapers send to /metrics. Empty: open with DEBUG on, closed without it.
 METRICS_BEARER_TOKEN = env_str("METRICS_BEARER_TOKEN", "")

@@ -7,6 +7,7 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains, assertRedirects, assertTemplateUsed
 
 from accounts.services import user_sign_up
+from chat.models import Conversation, Turn
 
 
 @pytest.fixture
@@ -41,13 +42,38 @@ def test_the_chat_page_invites_questions_when_empty(client: Client, traveller: U
 
 
 @pytest.mark.django_db
-def test_the_composer_is_disabled_and_says_why(client: Client, traveller: User) -> None:
+def test_the_page_shows_only_the_travellers_own_conversations(
+    client: Client, traveller: User
+) -> None:
+    other = user_sign_up(username="bo", email="bo@example.com", password="a-sturdy-phrase-42")
+    mine = Conversation.objects.create(user=traveller, title="Lisbon in May")
+    theirs = Conversation.objects.create(user=other, title="Secret trip")
+    Turn.objects.create(conversation=mine, question="Any flights?", answer="Yes", status="answered")
     client.force_login(traveller)
 
-    response = client.get(reverse("chat"))
+    page = client.get(f"{reverse('chat')}?c={mine.pk}")
 
-    assertContains(response, '<fieldset class="composer__fieldset" disabled>', html=False)
-    assertContains(response, "Answers aren’t connected yet")
+    assertContains(page, "Lisbon in May")
+    assertContains(page, "Any flights?")
+    assert "Secret trip" not in page.content.decode()
+    assert client.get(f"{reverse('chat')}?c={theirs.pk}").status_code == 404
+
+
+@pytest.mark.django_db
+def test_staff_see_what_the_model_was_given_and_travellers_get_403(
+    client: Client, traveller: User
+) -> None:
+    conversation = Conversation.objects.create(user=traveller, title="t")
+    turn = Turn.objects.create(
+        conversation=conversation,
+        question="q",
+        status="answered",
+        prompt=[{"role": "system", "content": "You are Travelbot"}],
+    )
+    client.force_login(traveller)
+    assert client.get(f"/staff/turns/{turn.pk}/").status_code == 403
+    client.force_login(User.objects.create_user("ops", is_staff=True))
+    assertContains(client.get(f"/staff/turns/{turn.pk}/"), "You are Travelbot")
 
 
 @pytest.mark.django_db

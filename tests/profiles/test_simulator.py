@@ -21,32 +21,10 @@ from profiles.simulator import (
     CustomerChanges,
     customer_snapshot,
 )
-from profiles.streams import bookings_apply, customers_apply, members_apply
-from travelbot.streams import contract
-from travelbot.streams.envelope import ChangeEvent, decode_change
-from travelbot.streams.kafka import encode_json
+from tests.worlds import apply_all, decoded
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 SPEC = WorldSpec(days=20, routes=60, cities=6, hotels_per_city=(2, 3))
-TOPICS = {t.name: t for t in (contract.CUSTOMERS, contract.MEMBERS, contract.BOOKINGS)}
-APPLY = {
-    contract.CUSTOMERS.name: customers_apply,
-    contract.MEMBERS.name: members_apply,
-    contract.BOOKINGS.name: bookings_apply,
-}
-
-
-def decoded(change: Change) -> ChangeEvent:
-    """The change as the runtime reads it off the wire (raises if the contract refuses it)."""
-    value = None if change.value is None else encode_json(change.value)
-    event = decode_change(encode_json(change.key), value, topic=TOPICS[change.topic])
-    assert event is not None
-    return event
-
-
-def apply_all(changes: list[Change]) -> None:
-    for topic, group in itertools.groupby(changes, key=lambda c: c.topic):
-        APPLY[topic]([decoded(c) for c in group])
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -59,15 +60,16 @@ def test_stream_status_shows_latency_percentiles_and_dead_letters(staff_client: 
         replication_factor=1,
         topics=["inventory.fares"],
     )
+    now_ms = int(time.time() * 1000)  # the percentiles cover recent batches only
     stream_batch_record(
         stream="inventory.fares",
         records=100,
         applied=90,
         skipped=0,
         dead_lettered=1,
-        newest_event_ms=1_796_000_000_000,
+        newest_event_ms=now_ms - 100,
         histogram=[0] * 40 + [100] + [0] * (len(LATENCY_BUCKETS_MS) - 40),
-        committed_ms=1_796_000_000_100,
+        committed_ms=now_ms,
         duration_ms=3.0,
     )
     DeadLetter.objects.create(

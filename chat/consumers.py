@@ -1,0 +1,108 @@
+"""The chat websocket: a traveller asks, the answer streams back token by token.
+
+Frames are JSON. The client sends `{"type": "ask", "message", "conversation_id"}` and
+`{"type": "stop"}`; the server sends `turn`, `context` (the live facts, before the first
+token), `token`, `done` and `error`. A stop (from this tab, or from another tab of the same
+traveller on any ASGI process, through the Redis channel layer) ends the upstream request;
+a dropped connection stores the turn as stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth.models import User
+
+from chat.services import ChatError, turn_run
+
+logger = logging.getLogger(__name__)
+UNAUTHORISED = 4401
+
+
+def user_group(user_id: int) -> str:
+    return f"chat.user.{user_id}"
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    user: User
+    task: asyncio.Task[Any] | None = None
+    stop: asyncio.Event
+    turn_id: str | None = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if not isinstance(user, User) or not user.is_authenticated:
+            await self.close(code=UNAUTHORISED)
+            return
+        self.user, self.stop = user, asyncio.Event()
+        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()  # the turn is stored as stopped, its upstream request closed
+        if hasattr(self, "user"):
+            await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            frame = json.loads(text_data or "")
+            kind = frame.get("type")
+        except (ValueError, AttributeError):
+            await self.send_json({"type": "error", "message": "frames are JSON objects"})
+            return
+        if kind == "ask":
+            await self._ask(frame)
+        elif kind == "stop":
+            await self._stop_everywhere(frame.get("turn_id") or self.turn_id)
+        else:
+            await self.send_json({"type": "error", "message": f"unknown frame type {kind!r}"})
+
+    async def _ask(self, frame: dict[str, Any]) -> None:
+        if self.task is not None and not self.task.done():
+            await self.send_json({"type": "error", "message": "wait for the answer, or stop it"})
+            return
+        self.stop = asyncio.Event()
+        self.task = asyncio.create_task(self._answer(frame))
+
+    async def _answer(self, frame: dict[str, Any]) -> None:
+        try:
+            await turn_run(
+                user=self.user,
+                conversation_id=frame.get("conversation_id"),
+                message=frame.get("message"),
+                emit=self._emit,
+                stop=self.stop,
+            )
+        except ChatError as exc:
+            await self.send_json({"type": "error", "message": str(exc), "status": exc.status})
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("a chat turn failed")
+            await self.send_json({"type": "error", "message": "something went wrong; try again"})
+        finally:
+            self.turn_id = None
+
+    async def _emit(self, event: dict[str, Any]) -> None:
+        if event["type"] == "turn":
+            self.turn_id = event["turn_id"]
+        await self.send_json(event)
+
+    async def _stop_everywhere(self, turn_id: str | None) -> None:
+        if turn_id:
+            await self.channel_layer.group_send(
+                user_group(self.user.pk), {"type": "chat.stop", "turn_id": str(turn_id)}
+            )
+
+    async def chat_stop(self, message: dict[str, Any]) -> None:
+        """A stop for one of this traveller's turns, from any of their connections."""
+        if message["turn_id"] == self.turn_id:
+            self.stop.set()
+
+    async def send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(content))

@@ -1,0 +1,311 @@
+"""What a question names, recognised deterministically before the model is called: places
+(airport and city names, codes and common aliases), dates (absolute and relative to the
+traveller's today), flight numbers, cabin, party size and what kind of answer it wants.
+
+No model is involved: the context must hold the right live data even when the model is
+small. Places come from the airports and hotel cities the inventory serves.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cache
+
+from inventory.simulator.world import AIRPORTS, CARRIER_HUBS, CITIES
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+# Names travellers use that are not the city's own.
+ALIASES = {
+    "nyc": "NYC",
+    "new york city": "NYC",
+    "manhattan": "NYC",
+    "heathrow": "LHR",
+    "gatwick": "LGW",
+    "charles de gaulle": "CDG",
+    "orly": "ORY",
+    "schiphol": "AMS",
+    "newark": "EWR",
+    "kennedy": "JFK",
+    "la": "LAX",
+    "l.a.": "LAX",
+    "frisco": "SFO",
+    "bombay": "BOM",
+    "new delhi": "DEL",
+    "vegas": "LAS",
+    "roma": "ROM",
+    "lisboa": "LIS",
+    "münchen": "MUC",
+    "munchen": "MUC",
+    "wien": "VIE",
+    "praha": "PRG",
+}
+CABINS = {"economy": "economy", "premium": "premium", "business": "business", "first": "business"}
+HOTEL_WORDS = re.compile(r"\b(hotels?|stay|room|rooms|nights?|accommodation|check[- ]?in)\b")
+STATUS_WORDS = re.compile(r"\b(status|delay(ed)?|on time|gate|cancell?ed|boarding|departs?|land)")
+MY_TRIP = re.compile(r"\bmy (trip|flight|booking|hotel|reservation|journey|holiday)s?\b")
+PARTY = re.compile(
+    r"\b(\d|two|three|four|five|six)\s+(people|passengers|adults|of us|travellers)\b"
+)
+NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+NIGHTS = re.compile(r"\b(\d{1,2}|two|three|four|five|six)\s+nights?\b")
+
+
+@dataclass(frozen=True)
+class Place:
+    """A place a question names: its airports and, where hotels are sold, its hotel city."""
+
+    code: str  # an airport code or a metropolitan code such as NYC
+    name: str
+    airports: tuple[str, ...]
+    hotel_city: str | None
+
+
+@dataclass
+class Entities:
+    places: list[Place] = field(default_factory=list)
+    origin: Place | None = None
+    destination: Place | None = None
+    dates: list[date] = field(default_factory=list)
+    flight_numbers: list[str] = field(default_factory=list)
+    cabin: str | None = None
+    passengers: int = 1
+    nights: int | None = None
+    wants_hotel: bool = False
+    wants_status: bool = False
+    about_my_trip: bool = False
+
+    @property
+    def travel_date(self) -> date | None:
+        return self.dates[0] if self.dates else None
+
+
+@cache
+def gazetteer() -> tuple[dict[str, Place], re.Pattern[str]]:
+    """Lower-case name or alias -> place, and one pattern matching any of them."""
+    hotel_cities = {city.code for city in CITIES}
+    metros: dict[str, list[str]] = {}
+    for airport in AIRPORTS:
+        metros.setdefault(airport.metro, []).append(airport.code)
+    places: dict[str, Place] = {}
+    for airport in AIRPORTS:
+        airports = tuple(metros[airport.metro])
+        sold = airport.metro if airport.metro in hotel_cities else None
+        places.setdefault(airport.city.lower(), Place(airport.metro, airport.city, airports, sold))
+    for city in CITIES:
+        airports = tuple(metros.get(city.code, ()))
+        if airports:
+            places.setdefault(city.name.lower(), Place(city.code, city.name, airports, city.code))
+    by_code = {place.code: place for place in places.values()}
+    for airport in AIRPORTS:
+        by_code.setdefault(
+            airport.code,
+            Place(airport.code, airport.city, (airport.code,), by_code[airport.metro].hotel_city),
+        )
+    for alias, code in ALIASES.items():
+        target = by_code.get(code) or _airport_place(code, by_code)
+        if target is not None:
+            places.setdefault(alias, target)
+    names = sorted(places, key=len, reverse=True)  # "new york city" before "new york"
+    pattern = re.compile(r"(?<![\w.])(" + "|".join(re.escape(n) for n in names) + r")(?![\w])")
+    return {**places, **{f"code:{code}": place for code, place in by_code.items()}}, pattern
+
+
+def _airport_place(code: str, by_code: dict[str, Place]) -> Place | None:
+    airport = next((a for a in AIRPORTS if a.code == code), None)
+    if airport is None:
+        return None
+    metro = by_code.get(airport.metro)
+    return Place(code, airport.city, (code,), metro.hotel_city if metro else None)
+
+
+CODE = re.compile(r"\b([A-Z]{3})\b")
+FLIGHT_NUMBER = re.compile(r"\b([A-Za-z]{2})\s?(\d{1,4})\b")
+
+
+def recognise(text: str, *, today: date, home: str | None = None) -> Entities:
+    """The entities of a question asked on `today` (the traveller's date) by someone whose
+    home airport is `home` (the default origin of a route with one place)."""
+    lowered = text.lower()
+    found = Entities(
+        places=_places(text, lowered),
+        dates=dates_in(lowered, today=today),
+        flight_numbers=_flight_numbers(text),
+        cabin=next((CABINS[w] for w in re.findall(r"[a-z]+", lowered) if w in CABINS), None),
+        passengers=_party(lowered),
+        nights=_nights(lowered),
+        wants_hotel=bool(HOTEL_WORDS.search(lowered)),
+        wants_status=bool(STATUS_WORDS.search(lowered)),
+        about_my_trip=bool(MY_TRIP.search(lowered)),
+    )
+    found.origin, found.destination = _route(lowered, found.places, home)
+    return found
+
+
+def _places(text: str, lowered: str) -> list[Place]:
+    places, pattern = gazetteer()
+    spans: list[tuple[int, Place]] = [
+        (m.start(), places[m.group(1)]) for m in pattern.finditer(lowered)
+    ]
+    for match in CODE.finditer(text):  # codes count only in capitals: MAD, MAN, SEA are words
+        place = places.get(f"code:{match.group(1)}")
+        if place is not None:
+            spans.append((match.start(), place))
+    ordered: list[Place] = []
+    for _, place in sorted(spans, key=lambda span: span[0]):
+        if place not in ordered:
+            ordered.append(place)
+    return ordered
+
+
+def _route(
+    lowered: str, places: list[Place], home: str | None
+) -> tuple[Place | None, Place | None]:
+    origin = destination = None
+    for place in places:
+        name = re.escape(place.name.lower())
+        code = re.escape(place.code.lower())
+        if re.search(rf"\bfrom\s+({name}|{code})", lowered):
+            origin = place
+        elif re.search(rf"\b(to|into|for|in)\s+({name}|{code})", lowered):
+            destination = destination or place
+    rest = [p for p in places if p not in (origin, destination)]
+    if destination is None and rest:
+        destination = rest.pop(-1 if origin is None and len(rest) > 1 else 0)
+    if origin is None and rest:
+        origin = rest[0]
+    if origin is None and destination is not None and home:
+        origin = gazetteer()[0].get(f"code:{home}")
+    if origin == destination:
+        origin = None
+    return origin, destination
+
+
+def _flight_numbers(text: str) -> list[str]:
+    numbers = []
+    for match in FLIGHT_NUMBER.finditer(text):
+        carrier = match.group(1).upper()
+        if carrier in CARRIER_HUBS and (match.group(1).isupper() or " " not in match.group(0)):
+            number = f"{carrier}{int(match.group(2))}"
+            if number not in numbers:
+                numbers.append(number)
+    return numbers
+
+
+def _count(word: str) -> int:
+    return int(word) if word.isdigit() else NUMBER_WORDS[word]
+
+
+def _party(lowered: str) -> int:
+    match = PARTY.search(lowered)
+    return max(1, min(9, _count(match.group(1)))) if match else 1
+
+
+def _nights(lowered: str) -> int | None:
+    match = NIGHTS.search(lowered)
+    return max(1, min(30, _count(match.group(1)))) if match else None
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
+DAY_MONTH = re.compile(
+    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+({MONTH_NAMES})\b\.?(?:\s+(\d{{4}}))?"
+)
+MONTH_DAY = re.compile(rf"\b({MONTH_NAMES})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?")
+ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+SLASH_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b")  # day/month, as in the UK
+WEEKDAY = re.compile(r"\b(this |next |on )?(" + "|".join(WEEKDAYS) + r")\b")
+IN_DAYS = re.compile(r"\bin\s+(\d{1,2}|a|one|two|three)\s+(days?|weeks?)\b")
+
+
+def dates_in(lowered: str, *, today: date) -> list[date]:
+    """The dates a question names, in the order it names them; none when it names none."""
+    found: list[tuple[int, date]] = []
+
+    def add(position: int, value: date | None) -> None:
+        if value is not None and all(value != d for _, d in found):
+            found.append((position, value))
+
+    for m in ISO_DATE.finditer(lowered):
+        add(m.start(), _safe(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+    for m in DAY_MONTH.finditer(lowered):
+        add(m.start(), _upcoming(today, MONTHS[m.group(2)], int(m.group(1)), m.group(3)))
+    for m in MONTH_DAY.finditer(lowered):
+        add(m.start(), _upcoming(today, MONTHS[m.group(1)], int(m.group(2)), m.group(3)))
+    for m in SLASH_DATE.finditer(lowered):
+        add(m.start(), _upcoming(today, int(m.group(2)), int(m.group(1)), m.group(3)))
+    for m in WEEKDAY.finditer(lowered):
+        add(m.start(), _weekday(today, WEEKDAYS.index(m.group(2)), (m.group(1) or "").strip()))
+    for m in IN_DAYS.finditer(lowered):
+        count = {"a": 1, "one": 1, "two": 2, "three": 3}.get(m.group(1)) or int(m.group(1))
+        add(m.start(), today + timedelta(days=count * (7 if m.group(2).startswith("week") else 1)))
+    for phrase, offset in (
+        ("day after tomorrow", 2),
+        ("tomorrow", 1),
+        ("tonight", 0),
+        ("today", 0),
+        ("this weekend", (5 - today.weekday()) % 7),
+        ("next weekend", (5 - today.weekday()) % 7 + 7),
+        ("next week", 7 - today.weekday()),
+        ("next month", None),
+    ):
+        position = lowered.find(phrase)
+        if position >= 0 and not any(p <= position < p + 20 for p, _ in found):
+            if offset is None:
+                add(position, _safe(today.year + today.month // 12, today.month % 12 + 1, 1))
+            else:
+                add(position, today + timedelta(days=offset))
+            if phrase == "day after tomorrow":
+                lowered = lowered.replace("tomorrow", "", 1)
+    return [value for _, value in sorted(found, key=lambda item: item[0])]
+
+
+def _safe(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _upcoming(today: date, month: int, day: int, year: str | None) -> date | None:
+    """The date with that day and month: in the given year, else the next one from today."""
+    if year:
+        full = int(year) + (2000 if len(year) == 2 else 0)
+        return _safe(full, month, day)
+    candidate = _safe(today.year, month, day)
+    if candidate is not None and candidate < today:
+        candidate = _safe(today.year + 1, month, day)
+    return candidate
+
+
+def _weekday(today: date, weekday: int, qualifier: str) -> date:
+    """ "Friday" and "this Friday" are the coming one (today if it is Friday); "next Friday"
+    is the Friday of next week."""
+    ahead = (weekday - today.weekday()) % 7
+    if qualifier == "next":
+        monday_next_week = today + timedelta(days=7 - today.weekday())
+        return monday_next_week + timedelta(days=weekday)
+    return today + timedelta(days=ahead)

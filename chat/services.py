@@ -1,0 +1,294 @@
+"""A chat turn from question to stored answer, shared by the websocket and the HTTP API.
+
+`turn_run` opens the turn, assembles its context (the live facts go to the traveller at
+once, before the model has read the prompt), streams the model's answer, checks its numbers
+against the context and stores the turn with its provenance, publishing it to chat.turns
+through the outbox. A stop, a dropped connection or a model failure still stores the turn
+(stopped or failed), once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from chat.context import TurnContext, turn_context
+from chat.grounding import ungrounded_numbers
+from chat.llm import ModelUnavailable, Usage, stream_answer
+from chat.models import Conversation, Rating, Turn
+from chat.prompts import turn_messages
+from chat.rendering import answer_html
+from travelbot.outbox import outbox_add
+from travelbot.streams import contract
+from travelbot.timefmt import iso_z
+
+MAX_MESSAGE_CHARS = 2000
+TITLE_CHARS = 80
+Emit = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class ChatError(Exception):
+    """A request the chat refuses, with a message for the traveller."""
+
+    status = 400
+
+
+class ConversationNotFound(ChatError):
+    status = 404
+
+    def __init__(self) -> None:
+        super().__init__("no such conversation")
+
+
+def message_clean(message: object) -> str:
+    if not isinstance(message, str) or not message.strip():
+        raise ChatError("write a message")
+    message = message.strip()
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise ChatError(f"a message can have at most {MAX_MESSAGE_CHARS} characters")
+    return message
+
+
+def conversation_of(user: User, conversation_id: object) -> Conversation:
+    """The user's own conversation; anyone else's does not exist for them."""
+    try:
+        return Conversation.objects.get(pk=uuid.UUID(str(conversation_id)), user=user)
+    except (ValueError, Conversation.DoesNotExist):
+        raise ConversationNotFound from None
+
+
+def turn_open(*, user: User, conversation_id: object, question: str) -> Turn:
+    if conversation_id in (None, ""):
+        conversation = Conversation.objects.create(user=user, title=question[:TITLE_CHARS])
+    else:
+        conversation = conversation_of(user, conversation_id)
+    return Turn.objects.create(conversation=conversation, question=question)
+
+
+async def turn_run(
+    *,
+    user: User,
+    conversation_id: object,
+    message: object,
+    emit: Emit,
+    stop: asyncio.Event | None = None,
+) -> dict[str, Any]:
+    """Answer one message; emits `turn`, `context`, `token`... and `done` events. Returns the
+    final JSON. ChatError is raised before anything is stored."""
+    started = time.perf_counter()
+    question = message_clean(message)
+    turn = await database_sync_to_async(turn_open)(
+        user=user, conversation_id=conversation_id, question=question
+    )
+    await emit(
+        {"type": "turn", "turn_id": str(turn.pk), "conversation_id": str(turn.conversation_id)}
+    )
+    context = await database_sync_to_async(turn_context)(
+        user=user, conversation=turn.conversation, message=question
+    )
+    turn.prompt = turn_messages(context, question)
+    await emit(
+        {
+            "type": "context",
+            "facts": [f.json() for f in context.facts],
+            "sources": context.sources(),
+        }
+    )
+    parts: list[str] = []
+    usage: list[Usage] = []
+    first_token_ms: float | None = None
+    status, error = Turn.Status.ANSWERED, ""
+    try:
+        async for text in until_stopped(stream_answer(turn.prompt, usage=usage), stop):
+            if first_token_ms is None:
+                first_token_ms = (time.perf_counter() - started) * 1000
+            parts.append(text)
+            await emit({"type": "token", "text": text})
+        if stop is not None and stop.is_set():
+            status = Turn.Status.STOPPED
+    except ModelUnavailable as exc:
+        status, error = Turn.Status.FAILED, str(exc)
+    except asyncio.CancelledError:  # the connection dropped: keep what was said
+        status = Turn.Status.STOPPED
+        await asyncio.shield(
+            _finish(turn, context, parts, status, "", usage, started, first_token_ms)
+        )
+        raise
+    final = await _finish(turn, context, parts, status, error, usage, started, first_token_ms)
+    await emit({"type": "done", **final})
+    return final
+
+
+async def until_stopped(
+    stream: AsyncIterator[str], stop: asyncio.Event | None
+) -> AsyncIterator[str]:
+    """The stream's items until `stop` is set, even while waiting for the next one (the
+    first token of a long prompt can take seconds): the pending read is cancelled, which
+    closes the upstream request."""
+    if stop is None:
+        async for item in stream:
+            yield item
+        return
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        while True:
+            following = asyncio.ensure_future(anext(stream))
+            await asyncio.wait({following, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not following.done():
+                following.cancel()
+                await asyncio.gather(following, return_exceptions=True)
+                return
+            try:
+                yield following.result()
+            except StopAsyncIteration:
+                return
+    finally:
+        stopped.cancel()
+        await _close(stream)
+
+
+async def _close(stream: AsyncIterator[str]) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        # RuntimeError: the cancellation closed it already.
+        with contextlib.suppress(RuntimeError, asyncio.CancelledError):
+            await aclose()
+
+
+async def _finish(
+    turn: Turn,
+    context: TurnContext,
+    parts: list[str],
+    status: str,
+    error: str,
+    usage: list[Usage],
+    started: float,
+    first_token_ms: float | None,
+) -> dict[str, Any]:
+    turn.answer = "".join(parts)
+    turn.status, turn.error = status, error
+    turn.model = settings.OPENAI_MODEL
+    turn.facts = [f.json() for f in context.facts]
+    turn.sources = context.sources()
+    turn.provenance = context.provenance()
+    turn.provenance["ungrounded_numbers"] = ungrounded_numbers(
+        turn.answer, context.grounding_text()
+    )
+    turn.timings_ms = {
+        "context": round(context.context_ms),
+        "first_token": None if first_token_ms is None else round(first_token_ms),
+        "total": round((time.perf_counter() - started) * 1000),
+    }
+    last = usage[-1] if usage else Usage()
+    turn.tokens = {"prompt": last.prompt, "completion": last.completion}
+    turn.finished_at = timezone.now()
+    await database_sync_to_async(turn_store)(turn)
+    return turn_json(turn)
+
+
+def turn_store(turn: Turn) -> None:
+    """Store the finished turn and publish it to chat.turns, in one transaction."""
+    with transaction.atomic():
+        turn.save()
+        Conversation.objects.filter(pk=turn.conversation_id).update(updated_at=timezone.now())
+        outbox_add(
+            topic=contract.CHAT_TURNS.name,
+            key={"conversation_id": str(turn.conversation_id)},
+            value=turn_event(turn),
+        )
+
+
+def turn_event(turn: Turn) -> dict[str, Any]:
+    """The contract's chat.turns event of a finished turn."""
+    return {
+        "event_id": str(uuid.uuid4()),
+        "conversation_id": str(turn.conversation_id),
+        "turn_id": str(turn.pk),
+        "user_id": str(turn.conversation.user_id),
+        "occurred_at": iso_z(turn.finished_at),
+        "status": turn.status,
+        "question": turn.question,
+        "answer": turn.answer,
+        "model": turn.model,
+        "timings_ms": {k: v for k, v in turn.timings_ms.items() if v is not None},
+        "tokens": turn.tokens,
+        "provenance": turn.provenance,
+    }
+
+
+def turn_json(turn: Turn) -> dict[str, Any]:
+    """What the API answers and the page renders for a turn."""
+    timings = turn.timings_ms or {}
+    ungrounded = (turn.provenance or {}).get("ungrounded_numbers", [])
+    return {
+        "conversation_id": str(turn.conversation_id),
+        "turn_id": str(turn.pk),
+        "status": turn.status,
+        "question": turn.question,
+        "answer": turn.answer,
+        "answer_html": answer_html(turn.answer, ungrounded),
+        "error": turn.error or None,
+        "sources": turn.sources,
+        "facts": turn.facts,
+        "ungrounded_numbers": ungrounded,
+        "model": turn.model,
+        "timings": {
+            "context_ms": timings.get("context"),
+            "first_token_ms": timings.get("first_token"),
+            "total_ms": timings.get("total"),
+        },
+    }
+
+
+def turns_abandoned_close(*, user: User) -> int:
+    """Turns left streaming by a process that died: shown as stopped, never resumed twice."""
+    cutoff = timezone.now() - settings.CHAT_TURN_TIMEOUT
+    return Turn.objects.filter(
+        conversation__user=user, status=Turn.Status.STREAMING, created_at__lt=cutoff
+    ).update(status=Turn.Status.STOPPED, error="the answer was interrupted")
+
+
+def rating_record(*, user: User, turn_id: object, rating: object, comment: object) -> Rating:
+    """Rate one of the user's own turns (a later rating replaces the earlier one) and publish
+    it to feedback.events."""
+    if rating not in (1, -1):
+        raise ChatError("rating must be 1 (helpful) or -1 (not helpful)")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > 4000):
+        raise ChatError("a comment is text of at most 4000 characters")
+    try:
+        turn = Turn.objects.select_related("conversation").get(
+            pk=uuid.UUID(str(turn_id)), conversation__user=user
+        )
+    except (ValueError, Turn.DoesNotExist):
+        raise ConversationNotFound from None
+    now = timezone.now()
+    with transaction.atomic():
+        saved, _ = Rating.objects.update_or_create(
+            turn=turn,
+            user=user,
+            defaults={"rating": rating, "comment": comment or "", "occurred_at": now},
+        )
+        outbox_add(
+            topic=contract.FEEDBACK.name,
+            key={"conversation_id": str(turn.conversation_id)},
+            value={
+                "event_id": str(uuid.uuid4()),
+                "conversation_id": str(turn.conversation_id),
+                "turn_id": str(turn.pk),
+                "user_id": str(user.pk),
+                "rating": rating,
+                "comment": comment or None,
+                "occurred_at": iso_z(now),
+            },
+        )
+    return saved
