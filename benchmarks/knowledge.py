@@ -158,6 +158,12 @@ def add_filler(total: int, seed: int) -> int:
     missing = total - Chunk.objects.count()
     vectors = np.random.default_rng(seed).normal(size=(missing, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    from knowledge.pipeline import vector_index_ensure
+
+    # Loading 100,000 vectors into a live HNSW index takes about 13 minutes here; building
+    # the index once afterwards takes about one.
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX IF EXISTS chunk_vec_all_minilm_l6_v2_int8")
     for start in range(0, missing, 5000):
         rows = [
             {
@@ -170,6 +176,11 @@ def add_filler(total: int, seed: int) -> int:
         ]
         with connection.cursor() as cursor:
             cursor.execute(FILLER_SQL, [json.dumps(rows)])
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute("SET maintenance_work_mem = '512MB'")
+    vector_index_ensure(name="all-MiniLM-L6-v2-int8", dimensions=384)
+    print(f"HNSW index over {total:,} vectors built in {time.monotonic() - started:.0f} s")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE knowledge_chunk; ANALYZE knowledge_chunkembedding")
     return missing
@@ -305,7 +316,7 @@ def save_to_answerable(args: argparse.Namespace) -> dict[str, Any]:
         env={**os.environ, "WORKER_STREAMS": "knowledge.documents"},
         cwd=_stack.ROOT,
     )
-    timings = []
+    timings, applied, embedded = [], [], []
     try:
         time.sleep(12)  # the worker starts, joins the group and loads the model once
         for n in range(args.saves):
@@ -329,6 +340,8 @@ def save_to_answerable(args: argparse.Namespace) -> dict[str, Any]:
                 if article and article.version == revision.published_lsn and article.answerable_at:
                     saved_at = Revision.objects.get(pk=revision.pk).saved_at
                     timings.append((article.answerable_at - saved_at).total_seconds())
+                    applied.append((article.applied_at - saved_at).total_seconds())
+                    embedded.append((article.answerable_at - article.applied_at).total_seconds())
                     break
                 time.sleep(0.02)
             else:
@@ -344,6 +357,9 @@ def save_to_answerable(args: argparse.Namespace) -> dict[str, Any]:
         "p50_s": round(_stack.quantile(ordered, 0.5), 3),
         "p95_s": round(_stack.quantile(ordered, 0.95), 3),
         "max_s": round(ordered[-1], 3),
+        # where the time goes: save to the stream's commit, then that commit to the vectors
+        "to_applied_p50_s": round(_stack.median(applied), 3),
+        "applied_to_answerable_p50_s": round(_stack.median(embedded), 3),
     }
 
 
@@ -409,7 +425,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(
         f"save to answerable ({saves['words_per_document']} words): p50 {saves['p50_s']} s, "
         f"p95 {saves['p95_s']} s ({verdict(saves['p95_s'] < TARGET_SAVE_P95_S)} < "
-        f"{TARGET_SAVE_P95_S} s)"
+        f"{TARGET_SAVE_P95_S} s); medians: {saves['to_applied_p50_s']} s to the stream's "
+        f"commit, {saves['applied_to_answerable_p50_s']} s more to embedded"
     )
     payload = {
         "benchmark": "knowledge",

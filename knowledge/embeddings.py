@@ -61,6 +61,10 @@ class LocalMiniLM:
         model = _verified(Path(spec.origin).with_name("model.onnx"), MODEL_SHA256)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = settings.EMBEDDING_THREADS
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle threads must not spin: a search runs its SQL right after embedding the
+        # question, and on two cores spinning threads took the CPU Postgres needed.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(
             str(model), options, providers=["CPUExecutionProvider"]
         )

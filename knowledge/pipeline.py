@@ -8,6 +8,7 @@ no moment when it finds nothing.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import msgspec
@@ -89,7 +90,7 @@ def chunks_embed_pending(*, batch: int = BATCH, doc_ids: list[str] | None = None
     retries with backoff); what was embedded so far stays."""
     model = embedder()
     model_register(model)
-    done = 0
+    done, started = 0, time.perf_counter()
     while True:
         try:
             count = _embed_batch(model, batch, doc_ids)
@@ -99,6 +100,9 @@ def chunks_embed_pending(*, batch: int = BATCH, doc_ids: list[str] | None = None
             )
             raise
         if count == 0:
+            if done:
+                elapsed = time.perf_counter() - started
+                logger.info("embedded %d chunk(s) with %s in %.2f s", done, model.name, elapsed)
             return Embedded(chunks=done, switched_to=_switch_if_complete(model.name))
         done += count
 

@@ -50,8 +50,9 @@ WITH by_meaning AS (
    LIMIT %(vector_limit)s
 ), by_words AS (
   SELECT c.chunk_id FROM knowledge_chunk c
-   WHERE c.search @@ (SELECT string_agg(quote_literal(t), ' | ')
+   WHERE c.search @@ (SELECT string_agg(quote_literal(t), %(join)s)
                         FROM unnest(%(rare)s::text[]) t)::tsquery
+   LIMIT %(text_limit)s
 ), candidates AS (
   SELECT chunk_id FROM by_meaning WHERE %(use_vector)s
   UNION SELECT chunk_id FROM by_words WHERE %(use_text)s
@@ -112,7 +113,7 @@ def chunks_search(
     with connection.cursor() as cursor:
         cursor.execute(TERMS_SQL, [query])
         stats = dict(cursor.fetchall())
-        weights, rare = _term_weights(stats)
+        weights, rare, join = _term_weights(stats)
         if not (use_vector or (use_text and rare)):
             return []
         cursor.execute(
@@ -122,6 +123,8 @@ def chunks_search(
                 "vector": None if vector is None else str(vector),
                 "vector_limit": VECTOR_CANDIDATES,
                 "rare": rare,
+                "join": join,
+                "text_limit": TEXT_CANDIDATES,
                 "use_vector": use_vector,
                 "use_text": use_text and bool(rare),
                 "idf": json.dumps([{"term": t, "idf": w} for t, w in weights.items()]),
@@ -135,19 +138,23 @@ def chunks_search(
     return _ranked(rows, mode=mode, k=k)
 
 
-def _term_weights(stats: dict[str, int]) -> tuple[dict[str, float], list[str]]:
-    """BM25's idf of each question word the chunks have, and the rarest words whose chunks
-    add up to at most TEXT_CANDIDATES."""
+def _term_weights(stats: dict[str, int]) -> tuple[dict[str, float], list[str], str]:
+    """BM25's idf of each question word the chunks have, and the words whose chunks are the
+    text candidates: the rarest ones, any of them, while their chunks add up to at most
+    TEXT_CANDIDATES; when every word is common, chunks with all of the three rarest."""
     total = stats.get("", 0)
     words = {t: df for t, df in stats.items() if t not in ("", " len") and df > 0}
     weights = {t: math.log(1 + (total - df + 0.5) / (df + 0.5)) for t, df in words.items()}
+    by_rarity = sorted(words, key=lambda term: (words[term], term))
     rare, covered = [], 0
-    for term, df in sorted(words.items(), key=lambda item: item[1]):
-        if covered + df > TEXT_CANDIDATES:
+    for term in by_rarity:
+        if covered + words[term] > TEXT_CANDIDATES:
             break
         rare.append(term)
-        covered += df
-    return weights, rare
+        covered += words[term]
+    if rare:
+        return weights, rare, " | "
+    return weights, by_rarity[:3], " & "
 
 
 def _ranked(rows: list[tuple], *, mode: str, k: int) -> list[SearchResult]:

@@ -105,6 +105,22 @@ def test_search_never_scores_changed_text_by_its_old_meaning() -> None:
     assert found.chunk_id == "bags#rule-1"  # the new words are findable before embedding
 
 
+def test_a_question_of_only_common_words_finds_the_chunks_with_all_of_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("knowledge.selectors.TEXT_CANDIDATES", 3)  # each word is in 4 or 5
+    bodies = {
+        "a": "Checked baggage fee by weight.",
+        "b": "The baggage fee and the weight limit.",
+        "c": "A weight fee for baggage.",
+        "d": "Baggage fee for sports equipment.",
+        "e": "The weight of cabin baggage.",
+    }
+    documents_apply([doc_event(d, body, lsn=1, title=d) for d, body in bodies.items()])
+    found = chunks_search(query="baggage fee weight", k=5, mode="text")
+    assert sorted(r.doc_id for r in found) == ["a", "b", "c"]
+
+
 def test_only_articles_in_force_on_the_date_are_searched() -> None:
     from datetime import date
 
