@@ -31,8 +31,12 @@ from travelbot.timefmt import iso_z
 # text averages about 4 characters per token with the Qwen and OpenAI tokenizers).
 HISTORY_TOKEN_BUDGET = 900
 CHARS_PER_TOKEN = 4
+# The prompt stays compact: on two CPU cores a local model reads about 75 tokens a second,
+# so every policy chunk (about 130 tokens) or fact line (about 40) costs the traveller time.
 POLICY_CHUNKS = 4
+POLICY_CHUNKS_BESIDE_LIVE_DATA = 2  # a question about flights or hotels is mostly about them
 ROUTE_FLIGHTS = 4
+NUMBERED_FLIGHTS = 2  # a flight number without a date: its next two departures
 HOTELS = 3
 UPCOMING_TRIPS = 3
 DEFAULT_NIGHTS = 2
@@ -82,6 +86,14 @@ class TurnContext:
     @property
     def linked(self) -> bool:
         return self.profile is not None
+
+    def add(self, facts: list[Fact], chunks: list[SearchResult]) -> None:
+        """More facts and excerpts (a tool's results): they join the cards, sources,
+        provenance and grounding check like those assembled before the model was called."""
+        have = {(f.kind, f.id) for f in self.facts}
+        self.facts += [f for f in facts if (f.kind, f.id) not in have]
+        have_chunks = {c.chunk_id for c in self.chunks}
+        self.chunks += [c for c in chunks if c.chunk_id not in have_chunks]
 
     def sources(self) -> list[dict[str, Any]]:
         """What the answer shows as its sources: articles, then live records."""
@@ -149,11 +161,13 @@ def turn_context(
     context = TurnContext(now=now, user_id=user.pk, profile=profile, entities=entities)
     if profile is not None:
         context.facts += _profile_facts(profile, cards=_about_trips(entities))
-    context.facts += _flight_facts(entities, now)
+    context.facts += flight_facts(entities, now)
     if entities.wants_hotel and entities.destination and entities.destination.hotel_city:
-        context.facts += _hotel_facts(entities, today)
+        context.facts += hotel_facts(entities, today)
     policy_date = entities.travel_date or _next_trip_date(profile) or today
-    context.chunks = chunks_search(query=message, k=POLICY_CHUNKS, on_date=policy_date)
+    live = any(f.kind in ("flight", "hotel") for f in context.facts)
+    k = POLICY_CHUNKS_BESIDE_LIVE_DATA if live else POLICY_CHUNKS
+    context.chunks = chunks_search(query=message, k=k, on_date=policy_date)
     if conversation is not None:
         context.history = history_messages(conversation)
     context.context_ms = (time.perf_counter() - started) * 1000
@@ -199,11 +213,11 @@ def _profile_facts(profile: UnifiedProfile, *, cards: bool) -> list[Fact]:
         )
     ]
     for trip in profile.upcoming[:UPCOMING_TRIPS]:
-        facts.append(replace(_trip_fact(trip), card=cards))
+        facts.append(replace(trip_fact(trip), card=cards))
     return facts
 
 
-def _trip_fact(trip: Trip) -> Fact:
+def trip_fact(trip: Trip) -> Fact:
     lines, numbers = [], []
     as_of = trip.as_of
     for item in trip.items:
@@ -248,7 +262,7 @@ def _next_trip_date(profile: UnifiedProfile | None) -> date | None:
 # --- inventory -------------------------------------------------------------------------------
 
 
-def _flight_facts(entities: Entities, now: datetime) -> list[Fact]:
+def flight_facts(entities: Entities, now: datetime) -> list[Fact]:
     route = entities.origin and entities.destination
     if not route and not entities.flight_numbers:
         return []
@@ -260,13 +274,16 @@ def _flight_facts(entities: Entities, now: datetime) -> list[Fact]:
         start, end = max(start, earliest), start + timedelta(days=1)
     else:
         start, end = earliest, now + ROUTE_WINDOW
+    numbered_only = bool(entities.flight_numbers) and not route
+    # "Is BA117 on time?" needs the flight, not its fares (the card still shows them).
+    status_only = numbered_only and entities.wants_status and entities.cabin is None
     offers = flights_matching(
         origins=entities.origin.airports if entities.origin else (),
         destinations=entities.destination.airports if entities.destination else (),
         numbers=tuple(entities.flight_numbers),
         start=start,
         end=end,
-        limit=ROUTE_FLIGHTS,
+        limit=NUMBERED_FLIGHTS if numbered_only and day is None else ROUTE_FLIGHTS,
     )
     facts: list[Fact] = []
     for offer in offers:
@@ -274,7 +291,8 @@ def _flight_facts(entities: Entities, now: datetime) -> list[Fact]:
         flight = _flight_fact(offer)
         cheapest = tuple(f.title.split(" ", 1)[1] for f in fares)  # "economy: 412.00 GBP"
         facts.append(replace(flight, card_lines=cheapest))
-        facts += fares
+        if not status_only:
+            facts += fares
     return facts
 
 
@@ -328,7 +346,7 @@ def _fare_fact(offer: FlightOffer, fare: Fare) -> Fact:
     )
 
 
-def _hotel_facts(entities: Entities, today: date) -> list[Fact]:
+def hotel_facts(entities: Entities, today: date) -> list[Fact]:
     assert entities.destination is not None and entities.destination.hotel_city
     check_in = entities.travel_date or today
     check_out = check_in + timedelta(days=entities.nights or DEFAULT_NIGHTS)

@@ -141,6 +141,13 @@ def _airport_place(code: str, by_code: dict[str, Place]) -> Place | None:
     return Place(code, airport.city, (code,), metro.hotel_city if metro else None)
 
 
+def place_named(name: str) -> Place | None:
+    """The place a name, alias or airport code stands for (as a tool's argument gives it)."""
+    places, _ = gazetteer()
+    key = name.strip()
+    return places.get(key.lower()) or places.get(f"code:{key.upper()}")
+
+
 CODE = re.compile(r"\b([A-Z]{3})\b")
 FLIGHT_NUMBER = re.compile(r"\b([A-Za-z]{2})\s?(\d{1,4})\b")
 

@@ -11,6 +11,7 @@ import logging
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from openai import APIConnectionError, APIError, APITimeoutError, AsyncOpenAI
@@ -23,6 +24,18 @@ RETRY_BACKOFF_S = 0.5
 
 class ModelUnavailable(Exception):
     """The model could not be reached or failed before answering; the message says why."""
+
+
+@dataclass
+class ToolCall:
+    id: str = ""
+    name: str = ""
+    arguments: str = ""
+
+    def message(self) -> dict[str, Any]:
+        """The call as the assistant message that made it carries it."""
+        function = {"name": self.name, "arguments": self.arguments}
+        return {"id": self.id, "type": "function", "function": function}
 
 
 @dataclass(frozen=True)
@@ -50,12 +63,19 @@ def client() -> AsyncOpenAI:
 
 
 async def stream_answer(
-    messages: list[dict[str, str]], *, usage: list[Usage]
+    messages: list[dict[str, Any]],
+    *,
+    usage: list[Usage],
+    tools: list[dict[str, Any]] | None = None,
+    calls: list[ToolCall] | None = None,
 ) -> AsyncIterator[str]:
     """Text deltas of the answer. Appends the token usage to `usage` when the server reports
-    it. Raises ModelUnavailable when no token came after the retries."""
+    it, and the function calls the model made (when offered `tools`) to `calls`. Raises
+    ModelUnavailable when nothing came after the retries."""
+    offered = {"tools": tools} if tools else {}
     for attempt in range(RETRIES_BEFORE_FIRST_TOKEN + 1):
         started = False
+        pending: dict[int, ToolCall] = {}
         try:
             stream = await client().chat.completions.create(  # type: ignore[call-overload]
                 model=settings.OPENAI_MODEL,
@@ -64,6 +84,7 @@ async def stream_answer(
                 stream_options={"include_usage": True},
                 max_tokens=settings.OPENAI_MAX_TOKENS,
                 temperature=0.2,
+                **offered,
             )
             async with stream:
                 async for chunk in stream:
@@ -71,9 +92,15 @@ async def stream_answer(
                         usage.append(
                             Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
                         )
-                    if chunk.choices and chunk.choices[0].delta.content:
+                    delta = chunk.choices[0].delta if chunk.choices else None
+                    if delta is not None and delta.tool_calls:
+                        started = True  # the model has answered: a retry would call again
+                        _gather_calls(pending, delta.tool_calls)
+                    if delta is not None and delta.content:
                         started = True
-                        yield chunk.choices[0].delta.content
+                        yield delta.content
+            if calls is not None:
+                calls += [pending[index] for index in sorted(pending)]
             return
         except (APIConnectionError, APITimeoutError, APIError) as exc:
             if started:
@@ -82,6 +109,17 @@ async def stream_answer(
                 raise ModelUnavailable(f"the model is unreachable: {_reason(exc)}") from exc
             logger.warning("model request failed (%s); retrying", _reason(exc))
             await asyncio.sleep(RETRY_BACKOFF_S * (attempt + 1))
+
+
+def _gather_calls(pending: dict[int, ToolCall], deltas: list[Any]) -> None:
+    """Function calls arrive in pieces: the id and name first, the arguments in parts."""
+    for delta in deltas:
+        call = pending.setdefault(delta.index, ToolCall())
+        call.id = call.id or (delta.id or "")
+        function = delta.function
+        if function is not None:
+            call.name = call.name or (function.name or "")
+            call.arguments += function.arguments or ""
 
 
 def _reason(exc: Exception) -> str:

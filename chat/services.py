@@ -24,15 +24,18 @@ from django.utils import timezone
 
 from chat.context import TurnContext, turn_context
 from chat.grounding import ungrounded_numbers
-from chat.llm import ModelUnavailable, Usage, stream_answer
+from chat.llm import ModelUnavailable, ToolCall, Usage, stream_answer
 from chat.models import Conversation, Rating, Turn
-from chat.prompts import turn_messages
+from chat.prompts import tool_result_text, turn_messages
 from chat.rendering import answer_html
+from chat.tools import TOOLS, tool_run
 from travelbot.outbox import outbox_add
 from travelbot.streams import contract
 from travelbot.timefmt import iso_z
 
 MAX_MESSAGE_CHARS = 2000
+# Rounds of function calls a turn may make before the model must answer from what it has.
+MAX_TOOL_ROUNDS = 2
 TITLE_CHARS = 80
 Emit = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -97,23 +100,30 @@ async def turn_run(
         user=user, conversation=turn.conversation, message=question
     )
     turn.prompt = turn_messages(context, question)
-    await emit(
-        {
-            "type": "context",
-            "facts": [f.json() for f in context.facts],
-            "sources": context.sources(),
-        }
-    )
+    await emit(_context_event(context))
     parts: list[str] = []
     usage: list[Usage] = []
     first_token_ms: float | None = None
     status, error = Turn.Status.ANSWERED, ""
+    tools = TOOLS if settings.CHAT_TOOLS else None
     try:
-        async for text in until_stopped(stream_answer(turn.prompt, usage=usage), stop):
-            if first_token_ms is None:
-                first_token_ms = (time.perf_counter() - started) * 1000
-            parts.append(text)
-            await emit({"type": "token", "text": text})
+        for round_ in range(MAX_TOOL_ROUNDS + 1):
+            calls: list[ToolCall] = []
+            said = len(parts)
+            answer = stream_answer(
+                turn.prompt,
+                usage=usage,
+                tools=tools if round_ < MAX_TOOL_ROUNDS else None,
+                calls=calls,
+            )
+            async for text in until_stopped(answer, stop):
+                if first_token_ms is None:
+                    first_token_ms = (time.perf_counter() - started) * 1000
+                parts.append(text)
+                await emit({"type": "token", "text": text})
+            if not calls or (stop is not None and stop.is_set()):
+                break
+            await _use_tools(turn, context, calls, said_first="".join(parts[said:]), emit=emit)
         if stop is not None and stop.is_set():
             status = Turn.Status.STOPPED
     except ModelUnavailable as exc:
@@ -127,6 +137,32 @@ async def turn_run(
     final = await _finish(turn, context, parts, status, error, usage, started, first_token_ms)
     await emit({"type": "done", **final})
     return final
+
+
+def _context_event(context: TurnContext) -> dict[str, Any]:
+    return {
+        "type": "context",
+        "facts": [f.json() for f in context.facts],
+        "sources": context.sources(),
+    }
+
+
+async def _use_tools(
+    turn: Turn, context: TurnContext, calls: list[ToolCall], *, said_first: str, emit: Emit
+) -> None:
+    """Run the model's function calls; their facts join the turn's (cards, sources,
+    provenance, grounding) and their results follow the call in the prompt."""
+    results = await database_sync_to_async(
+        lambda: [tool_run(name=c.name, arguments=c.arguments, context=context) for c in calls]
+    )()
+    message = {"role": "assistant", "content": said_first or None}
+    turn.prompt.append(message | {"tool_calls": [call.message() for call in calls]})
+    for call, result in zip(calls, results, strict=True):
+        context.add(result.facts, result.chunks)
+        turn.prompt.append(
+            {"role": "tool", "tool_call_id": call.id, "content": tool_result_text(result)}
+        )
+    await emit(_context_event(context))
 
 
 async def until_stopped(

@@ -242,6 +242,10 @@ LLM_READINESS_CHECK = env_bool("LLM_READINESS_CHECK", True)
 # OPENAI_BASE_URL is given: qwen2.5-1.5b, qwen2.5-0.5b (faster, weaker) or smollm2-135m
 # (fastest, for plumbing only). See chat/localmodel.py.
 LOCAL_MODEL = env_str("LOCAL_MODEL", "qwen2.5-1.5b")
+# Offer the model function-calling tools (flight search, flight status, hotel search, my
+# bookings, policy search) beside the context every turn gets. For models that use tools
+# well; the small local default answers faster without their schemas in its prompt.
+CHAT_TOOLS = env_bool("CHAT_TOOLS", False)
 # A turn still "streaming" this long after it started belongs to a process that died.
 CHAT_TURN_TIMEOUT = timedelta(seconds=env_int("CHAT_TURN_TIMEOUT_S", 300))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,8 +22,12 @@ class FakeLLM:
         delay_s: float = 0.0,
         first_token_delay_s: float = 0.0,
         failing: bool = False,
+        calls: Sequence[tuple[str, dict[str, Any]]] = (),
     ) -> None:
         self.reply = reply
+        # Function calls (name, arguments) made, split in pieces, when tools are offered and
+        # no tool result has come back yet.
+        self.calls = list(calls)
         self.delay_s = delay_s
         self.first_token_delay_s = first_token_delay_s
         self.failing = failing
@@ -48,6 +52,10 @@ class FakeLLM:
                 fake.requests.append(body)
                 if fake.failing:
                     self._json(503, {"error": {"message": "model overloaded"}})
+                    return
+                answered = any(m.get("role") == "tool" for m in body["messages"])
+                if fake.calls and body.get("tools") and not answered and body.get("stream"):
+                    self._calls(body.get("model", "fake"))
                     return
                 text = fake.reply(body["messages"]) if callable(fake.reply) else fake.reply
                 tokens = [word + " " for word in text.split(" ")]
@@ -74,6 +82,28 @@ class FakeLLM:
                     self._write(b"")
                 except (BrokenPipeError, ConnectionResetError):
                     fake.disconnected.set()
+
+            def _calls(self, model: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for index, (name, arguments) in enumerate(fake.calls):
+                    head = {"index": index, "id": f"call_{index}", "type": "function"}
+                    text = json.dumps(arguments)
+                    pieces = [
+                        head | {"function": {"name": name, "arguments": text[:5]}},
+                        {"index": index, "function": {"arguments": text[5:]}},
+                    ]
+                    for piece in pieces:
+                        chunk = fake.chunk(model)
+                        chunk["choices"][0]["delta"] = {"tool_calls": [piece]}
+                        self._chunk(chunk)
+                done = fake.chunk(model)
+                done["choices"][0]["finish_reason"] = "tool_calls"
+                self._chunk(done)
+                self._write(b"data: [DONE]\n\n")
+                self._write(b"")
 
             def _chunk(self, payload: dict[str, Any]) -> None:
                 self._write(f"data: {json.dumps(payload)}\n\n".encode())

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
 from django.test import AsyncClient, Client
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from chat.models import Rating, Turn
+from inventory.models import Flight
+from tests.chat.conftest import NOW
 from tests.chat.fake_llm import FakeLLM
 from travelbot.models import OutboxMessage
 from travelbot.streams import contract
@@ -151,3 +155,20 @@ def test_grounding_flags_a_number_the_data_does_not_hold(
     assert set(body["ungrounded_numbers"]) == {"BA999", "23:59", "1.00 GBP"}
     assert "not from our data" in body["answer_html"]
     assert Turn.objects.get().provenance["ungrounded_numbers"]
+
+
+def test_a_models_tool_call_adds_live_facts_to_the_answer(
+    client: Client, alex: User, llm: FakeLLM, settings: SettingsWrapper
+) -> None:
+    flight = Flight.objects.filter(departure_at__gte=NOW + timedelta(days=1)).first()
+    assert flight is not None
+    settings.CHAT_TOOLS = True
+    llm.calls = [("flight_status", {"flight_number": flight.flight_number})]
+    client.force_login(alex)
+    body = ask(client, "hello").json()
+    assert flight.flight_id in {s["id"] for s in body["sources"] if s["kind"] == "flight"}
+    first, second = llm.requests
+    assert first["tools"] and second["messages"][-1]["role"] == "tool"
+    assert f"flight {flight.flight_id}" in second["messages"][-1]["content"]
+    inventory = Turn.objects.get().provenance["inventory"]
+    assert {"kind": "flight", "id": flight.flight_id, "version": flight.version} in inventory

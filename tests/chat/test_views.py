@@ -4,7 +4,12 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
-from pytest_django.asserts import assertContains, assertRedirects, assertTemplateUsed
+from pytest_django.asserts import (
+    assertContains,
+    assertNotContains,
+    assertRedirects,
+    assertTemplateUsed,
+)
 
 from accounts.services import user_sign_up
 from chat.models import Conversation, Turn
@@ -74,6 +79,22 @@ def test_staff_see_what_the_model_was_given_and_travellers_get_403(
     assert client.get(f"/staff/turns/{turn.pk}/").status_code == 403
     client.force_login(User.objects.create_user("ops", is_staff=True))
     assertContains(client.get(f"/staff/turns/{turn.pk}/"), "You are Travelbot")
+
+
+@pytest.mark.django_db
+def test_staff_see_the_models_function_calls(client: Client, traveller: User) -> None:
+    conversation = Conversation.objects.create(user=traveller, title="t")
+    call = {"id": "c1", "type": "function", "function": {"name": "my_bookings", "arguments": "{}"}}
+    turn = Turn.objects.create(
+        conversation=conversation,
+        question="q",
+        status="answered",
+        prompt=[{"role": "assistant", "content": None, "tool_calls": [call]}],
+    )
+    client.force_login(User.objects.create_user("ops", is_staff=True))
+    page = client.get(f"/staff/turns/{turn.pk}/")
+    assertContains(page, "called my_bookings({})")
+    assertNotContains(page, "None")
 
 
 @pytest.mark.django_db
