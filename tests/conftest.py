@@ -34,3 +34,20 @@ def broker(tmp_path: Path, settings: Settings) -> Iterator[KafkaBroker]:
     if own.process is not None and own.process.poll() is None:
         os.kill(own.process.pid, signal.SIGCONT)
     own.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every transactional test restores the migrated rows (content types, role groups).
+
+    A plain transactional test's flush re-creates the content types under new ids, and a
+    later test that restores the serialized rows (the browser tests need the role groups)
+    then collides with them; restoring everywhere keeps the order of tests irrelevant."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None or not marker.kwargs.get("transaction"):
+            continue
+        if not marker.kwargs.get("serialized_rollback"):
+            serialized = pytest.mark.django_db(
+                *marker.args, **marker.kwargs, serialized_rollback=True
+            )
+            item.add_marker(serialized, append=False)

@@ -21,9 +21,7 @@ from travelbot.streams import contract
 from travelbot.streams.envelope import decode_event
 from travelbot.streams.kafka import encode_json
 
-# Serialized like the browser tests that run next: a plain transactional test's flush
-# re-creates the content types, and the browser tests' restore of them would then collide.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 API = "/api/chat/messages"
 
 

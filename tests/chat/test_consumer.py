@@ -20,9 +20,7 @@ from tests.chat.fake_llm import FakeLLM
 from tests.chat.ws import Websocket as WebsocketCommunicator
 from travelbot.asgi import application
 
-# Serialized like the browser tests that run next: a plain transactional test's flush
-# re-creates the content types, and the browser tests' restore of them would then collide.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://localhost")
 
 

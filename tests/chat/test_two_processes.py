@@ -26,9 +26,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from chat.models import Turn
 from tests.chat.fake_llm import FakeLLM
 
-# Serialized like the browser tests that run next: a plain transactional test's flush
-# re-creates the content types, and the browser tests' restore of them would then collide.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -7,8 +7,9 @@ import hashlib
 import json
 import math
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import ThreadingHTTPServer
+
+from tests.json_handler import JsonHandler
 
 
 def vector(text: str, dimensions: int) -> list[float]:
@@ -26,15 +27,15 @@ class FakeEmbeddings:
         self.calls = 0
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:  # noqa: N802 - the http.server API
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.calls += 1
                 if fake.failing:
-                    self._answer(503, {"error": {"message": "embedding service unavailable"}})
+                    self._json(503, {"error": {"message": "embedding service unavailable"}})
                     return
                 inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
-                self._answer(
+                self._json(
                     200,
                     {
                         "object": "list",
@@ -50,17 +51,6 @@ class FakeEmbeddings:
                         "usage": {"prompt_tokens": 1, "total_tokens": 1},
                     },
                 )
-
-            def _answer(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                return
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
