@@ -208,6 +208,11 @@ PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "GB")
 # How long an emailed profile-link confirmation works.
 PROFILE_LINK_MAX_AGE_S = env_int("PROFILE_LINK_MAX_AGE_S", 24 * 3600)
 
+# Feedback analytics: KPI windows are by event time (occurred_at). An event older than the
+# newest event time its stream has delivered, minus this much, no longer changes any window:
+# it is counted as dropped instead (feedback/services.py has the rule).
+FEEDBACK_ALLOWED_LATENESS = timedelta(seconds=env_int("FEEDBACK_ALLOWED_LATENESS_S", 48 * 3600))
+
 # Email: printed to the log in development, SMTP (EMAIL_HOST ...) otherwise.
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
     path("api/streams/status", views.streams_status_api, name="streams_status_api"),
     path("api/inventory/", include("inventory.urls")),
+    path("api/feedback/", include("feedback.urls")),
     path("staff/streams/", views.streams_page, name="staff_streams"),
     path(
         "staff/streams/<str:stream>/replay",
