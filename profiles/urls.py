@@ -11,6 +11,7 @@ urlpatterns = [
     path("profile/link/email/<str:token>", views.confirm_email, name="confirm"),
     path("profile/link/loyalty", views.link_loyalty, name="link_loyalty"),
     path("profile/unlink", views.unlink, name="unlink"),
+    path("profile/export-consent", views.export_consent, name="export_consent"),
     path("staff/profiles/", views.staff_search, name="staff_search"),
     path("staff/profiles/erasures", views.staff_erasures, name="erasures"),
     path("staff/profiles/erasures/<uuid:erasure>/lift", views.staff_lift, name="lift"),

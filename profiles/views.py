@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from accounts.access import signed_in, staff_api, staff_page
+from exports.selectors import consent_for_user
+from exports.services import consent_set
 from profiles.forms import EmailLinkForm, EraseForm, LoyaltyLinkForm, profile_query
 from profiles.models import ProfileLink
 from profiles.privacy import profile_erase
@@ -54,6 +56,7 @@ def _profile_page(
         "profile": profile_for_user(user=user) if link else None,
         "email_form": email_form or EmailLinkForm(initial={"email": user.email}),
         "loyalty_form": loyalty_form or LoyaltyLinkForm(),
+        "export_consent": consent_for_user(user=user),
     }
     return render(request, "profiles/my_profile.html", context, status=status)
 
@@ -110,6 +113,19 @@ def link_loyalty(request: HttpRequest) -> HttpResponse:
 def unlink(request: HttpRequest) -> HttpResponse:
     if profile_unlink(user=signed_in(request)):
         messages.info(request, "Your profile is unlinked: the assistant no longer uses it.")
+    return redirect("profiles:mine")
+
+
+@login_required
+@require_POST
+def export_consent(request: HttpRequest) -> HttpResponse:
+    """Only ever the signed-in traveller's own choice: the user comes from the session."""
+    granted = request.POST.get("granted") == "on"
+    consent_set(user=signed_in(request), granted=granted)
+    if granted:
+        messages.success(request, "Thank you: your rated conversations can help the assistant.")
+    else:
+        messages.info(request, "Your rated conversations are no longer used for improvement.")
     return redirect("profiles:mine")
 
 

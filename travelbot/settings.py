@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "inventory",
     "knowledge",
     "feedback",
+    "exports",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +213,19 @@ PROFILE_LINK_MAX_AGE_S = env_int("PROFILE_LINK_MAX_AGE_S", 24 * 3600)
 # newest event time its stream has delivered, minus this much, no longer changes any window:
 # it is counted as dropped instead (feedback/services.py has the rule).
 FEEDBACK_ALLOWED_LATENESS = timedelta(seconds=env_int("FEEDBACK_ALLOWED_LATENESS_S", 48 * 3600))
+
+# Feedback exports (exports/): where the staff page writes by default, and the S3 endpoint
+# for s3:// destinations. An empty endpoint means AWS itself; an S3-compatible store (MinIO,
+# Ceph...) is named by URL, e.g. http://127.0.0.1:9000. Without keys here, pyarrow uses the
+# usual AWS credential chain.
+EXPORTS_DIR = Path(env_str("EXPORTS_DIR", str(BASE_DIR / "var" / "exports")))
+# An export covers changes up to this long ago, so ratings still being committed when it
+# starts are not skipped by the watermark.
+EXPORTS_SETTLE = timedelta(seconds=env_int("EXPORTS_SETTLE_S", 5))
+EXPORTS_S3_ENDPOINT_URL = env_str("EXPORTS_S3_ENDPOINT_URL", "")
+EXPORTS_S3_REGION = env_str("EXPORTS_S3_REGION", "us-east-1")
+EXPORTS_S3_ACCESS_KEY_ID = env_str("EXPORTS_S3_ACCESS_KEY_ID", "")
+EXPORTS_S3_SECRET_ACCESS_KEY = env_str("EXPORTS_S3_SECRET_ACCESS_KEY", "")
 
 # Email: printed to the log in development, SMTP (EMAIL_HOST ...) otherwise.
 EMAIL_BACKEND = env_str(

@@ -24,6 +24,7 @@ urlpatterns = [
         views.stream_log_reset_dismiss_view,
         name="stream_log_reset_dismiss",
     ),
+    path("", include("exports.urls")),
     path("", include("profiles.urls")),
     path("", include("knowledge.urls")),
     path("admin/", admin.site.urls),
