@@ -7,7 +7,7 @@ class ExportsConfig(AppConfig):
     name = "exports"
 
     def ready(self) -> None:
-        from exports.services import traveller_data_erase
+        from exports.services import export_consent_erase
         from profiles.privacy import erasure_hook_register
 
-        erasure_hook_register(traveller_data_erase)
+        erasure_hook_register(export_consent_erase)

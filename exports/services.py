@@ -13,7 +13,6 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
-from chat.models import Conversation, Rating
 from exports.destinations import destination_normalise, destination_open
 from exports.models import ExportConsent, ExportFormat, ExportRun, ExportWatermark
 from exports.scrub import Known, text_scrub
@@ -151,10 +150,7 @@ def _finish(run: ExportRun, *, status: str, error: str = "") -> ExportRun:
     return run
 
 
-def traveller_data_erase(erasure: Erasure) -> int:
-    """Erasure hook: the erased travellers' conversations (with their turns and every rating
-    of them), their ratings of anything else, and their consent."""
-    ratings, _ = Rating.objects.filter(user_id__in=erasure.user_ids).delete()
-    conversations, _ = Conversation.objects.filter(user_id__in=erasure.user_ids).delete()
+def export_consent_erase(erasure: Erasure) -> int:
+    """Erasure hook: the erased travellers' consent (the chat erases what they said)."""
     consents, _ = ExportConsent.objects.filter(user_id__in=erasure.user_ids).delete()
-    return ratings + conversations + consents
+    return consents
