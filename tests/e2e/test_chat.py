@@ -105,6 +105,8 @@ def test_a_traveller_chats_stops_reloads_and_rates(
         answer = first.locator(".turn__answer").inner_text()
         assert "The cheapest fare I see is" in answer and "GBP" in answer
         assert first.get_by_role("link", name="Bag Fees: Extra bags").count() == 1
+        listed = page.locator(".conversations__list a[aria-current=page]")
+        assert listed.inner_text().startswith("Flights from")  # listed without a reload
         page.screenshot(path=SCREENSHOTS / "chat-answer.png", full_page=True)
 
         llm.reply = " ".join(f"word{n}" for n in range(400))

@@ -57,6 +57,7 @@
       if (conversationId !== frame.conversation_id) {
         conversationId = frame.conversation_id;
         history.replaceState(null, "", `?c=${conversationId}`);
+        listConversation(conversationId, current.querySelector(".turn__question").textContent);
       }
     } else if (frame.type === "context") {
       renderFacts(current, frame.facts);
@@ -83,6 +84,20 @@
     current = null;
     setBusy(false);
     input.focus();
+  }
+
+  // A new conversation joins the list at once, as the server would list it after a reload.
+  function listConversation(id, title) {
+    const list = document.querySelector(".conversations__list");
+    list.querySelector(".muted")?.remove();
+    list.querySelectorAll("[aria-current]").forEach((a) => a.removeAttribute("aria-current"));
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = `?c=${id}`;
+    link.textContent = title.slice(0, 80);
+    link.setAttribute("aria-current", "page");
+    item.append(link);
+    list.prepend(item);
   }
 
   function renderFacts(turn, facts) {
