@@ -29,6 +29,7 @@ from chat.models import Conversation, Rating, Turn
 from chat.prompts import tool_result_text, turn_messages
 from chat.rendering import answer_html
 from chat.tools import TOOLS, tool_run
+from feedback.labels import comment_label_queue
 from travelbot.outbox import outbox_add
 from travelbot.streams import contract
 from travelbot.timefmt import iso_z
@@ -314,6 +315,7 @@ def rating_record(*, user: User, turn_id: object, rating: object, comment: objec
             user=user,
             defaults={"rating": rating, "comment": comment or "", "occurred_at": now},
         )
+        comment_label_queue(rating=saved)
         outbox_add(
             topic=contract.FEEDBACK.name,
             key={"conversation_id": str(turn.conversation_id)},

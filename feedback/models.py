@@ -151,3 +151,46 @@ class KpiWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.granularity} from {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class CommentLabel(models.Model):
+    """What a traveller's rating comment is about and how it sounds, as the model read it.
+
+    One per chat rating; `comment` is the text that was (or is to be) classified, so a rating
+    whose comment changed is classified again and an unchanged one never is."""
+
+    class Sentiment(models.TextChoices):
+        POSITIVE = "positive"
+        NEUTRAL = "neutral"
+        NEGATIVE = "negative"
+
+    class Topic(models.TextChoices):
+        PRICES = "prices"
+        FLIGHT_INFO = "flight_info", "flight info"
+        HOTELS = "hotels"
+        BAGGAGE = "baggage"
+        REFUNDS = "refunds"
+        ACCOUNT = "account"
+        OTHER = "other"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+        FAILED = "failed"
+
+    rating = models.OneToOneField(
+        "chat.Rating", on_delete=models.CASCADE, primary_key=True, related_name="label"
+    )
+    comment = models.TextField()
+    sentiment = models.CharField(max_length=8, choices=Sentiment.choices, blank=True)
+    topic = models.CharField(max_length=12, choices=Topic.choices, blank=True)
+    status = models.CharField(max_length=7, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["topic", "sentiment"], name="commentlabel_topic")]
+
+    def __str__(self) -> str:
+        return f"rating {self.rating_id}: {self.status} {self.topic} {self.sentiment}".strip()

@@ -1,13 +1,16 @@
-"""The feedback KPI API for staff: thin views over the selectors."""
+"""The feedback KPI API and dashboard for staff: thin views over the selectors."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.access import staff_api
+from accounts.access import staff_api, staff_page
 from feedback import selectors
+from feedback.dashboard import dashboard_data, dashboard_query_parse
 from feedback.forms import KpiQueryError, kpi_query_parse
 from travelbot.timefmt import iso_z
 
@@ -34,3 +37,14 @@ def kpis_api(request: HttpRequest) -> JsonResponse:
             "windows": [row.json() for row in rows],
         }
     )
+
+
+@staff_page
+@require_GET
+def dashboard_page(request: HttpRequest) -> HttpResponse:
+    """The feedback dashboard; htmx polls re-render its live part with the same parameters."""
+    now = timezone.now()
+    query = dashboard_query_parse(request.GET, now=now)
+    live = getattr(request, "htmx", False)  # set by django-htmx's middleware
+    template = "feedback/dashboard.html#live" if live else "feedback/dashboard.html"
+    return render(request, template, dashboard_data(query=query, now=now))

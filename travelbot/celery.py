@@ -17,6 +17,8 @@ app.conf.beat_schedule = {
     "relay-outbox": {"task": "travelbot.tasks.relay_outbox", "schedule": 2.0},
     # Catches chunks a failed or missed embedding left behind (and fills in a new model).
     "embed-pending": {"task": "knowledge.tasks.embed_pending", "schedule": 10.0},
+    # Catches comment labels whose task a broker outage never queued.
+    "classify-stale-comments": {"task": "feedback.tasks.classify_stale", "schedule": 60.0},
 }
 # By name: the step imports models, which must wait until the worker has set Django up.
 app.steps["worker"].add("travelbot.streams.worker:StreamConsumersStep")

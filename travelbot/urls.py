@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/inventory/", include("inventory.urls")),
     path("api/feedback/", include("feedback.urls")),
     path("staff/streams/", views.streams_page, name="staff_streams"),
+    path("staff/feedback/", include("feedback.staff_urls")),
     path(
         "staff/streams/<str:stream>/replay",
         views.dead_letters_replay_view,
