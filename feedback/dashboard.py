@@ -91,7 +91,9 @@ def dashboard_data(*, query: DashboardQuery, now: datetime) -> dict[str, Any]:
 def kpi_totals(rows: list[KpiRow]) -> dict[str, Any]:
     totals = {name: sum(row.counts[name] for row in rows) for name in rows[0].counts}
     ratings = totals["ratings"]
-    return {**totals, "helpful_rate": totals["helpful"] / ratings if ratings else None}
+    sentiment = {name: sum(row.sentiment[name] for row in rows) for name in rows[0].sentiment}
+    helpful_rate = totals["helpful"] / ratings if ratings else None
+    return {**totals, "helpful_rate": helpful_rate, "sentiment": sentiment}
 
 
 def kpi_charts(rows: list[KpiRow]) -> list[Chart]:

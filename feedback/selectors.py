@@ -3,15 +3,16 @@ not-helpful answers stood on, and the latest rated turns."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.db.models.functions import Trunc
 
 from chat.models import Rating as ChatRating
-from feedback.models import KpiWindow, RatingEvent, StreamWatermark, TurnEvent
+from feedback.models import CommentLabel, KpiWindow, RatingEvent, StreamWatermark, TurnEvent
 from feedback.windows import (
     BUCKETS,
     COUNTERS,
@@ -33,6 +34,7 @@ PERCENTILES = {
 _ESTIMATES_MS = [round(bucket_estimate_ms(bucket)) for bucket in range(BUCKETS)]
 _NO_PERCENTILES: dict[str, int | None] = dict.fromkeys(PERCENTILES)
 _ZEROS = dict.fromkeys(COUNTERS, 0)
+_NO_SENTIMENT = dict.fromkeys(CommentLabel.Sentiment.values, 0)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class KpiRow:
     ends_at: datetime
     counts: dict[str, int]
     percentiles_ms: dict[str, int | None]
+    # Labelled comments by sentiment, in the window of their rating's time.
+    sentiment: dict[str, int] = field(default_factory=lambda: dict(_NO_SENTIMENT))
 
     @property
     def helpful_rate(self) -> float | None:
@@ -56,6 +60,7 @@ class KpiRow:
             **self.counts,
             "helpful_rate": self.helpful_rate,
             **self.percentiles_ms,
+            "sentiment": self.sentiment,
         }
 
 
@@ -70,10 +75,32 @@ def kpi_windows(*, granularity: Granularity, start: datetime, end: datetime) -> 
             starts_at__lt=end,
         ).values_list("starts_at", *COUNTERS, *PERCENTILES.values())
     }
-    return [
+    rows = [
         _row(starts_at, starts_at + granularity.step, stored.get(starts_at))
         for starts_at in window_starts(granularity, start, end)
     ]
+    by_start = {row.starts_at: row for row in rows}
+    for starts_at, sentiment, count in _sentiment_counts(granularity, rows[0].starts_at, end):
+        by_start[starts_at].sentiment[sentiment] = count
+    return rows
+
+
+def _sentiment_counts(
+    granularity: Granularity, start: datetime, end: datetime
+) -> list[tuple[datetime, str, int]]:
+    """(window start, sentiment, labelled comments): the labels come from the classifier a
+    little after their rating, so the mix is read from them, one grouped query."""
+    labelled = CommentLabel.objects.filter(
+        status=CommentLabel.Status.DONE,
+        rating__occurred_at__gte=start,
+        rating__occurred_at__lt=end,
+    )
+    grouped = (
+        labelled.annotate(window=Trunc("rating__occurred_at", str(granularity), tzinfo=UTC))
+        .values_list("window", "sentiment")
+        .annotate(count=Count("pk"))
+    )
+    return [(window, sentiment, count) for window, sentiment, count in grouped]
 
 
 def _row(starts_at: datetime, ends_at: datetime, values: tuple[Any, ...] | None) -> KpiRow:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from feedback.models import CommentLabel
 from feedback.selectors import kpi_windows, late_dropped_totals
 from feedback.services import ratings_ingest, turns_ingest
 from feedback.windows import RELATIVE_ERROR, Granularity
 from tests.feedback.events import T0, rating_event, turn_event
+from tests.feedback.rated import rated_turn
 from travelbot.streams import contract
 
 pytestmark = pytest.mark.django_db
@@ -50,3 +53,22 @@ def test_dropped_events_are_totalled_per_stream(settings: SettingsWrapper) -> No
     settings.FEEDBACK_ALLOWED_LATENESS = timedelta(hours=1)
     turns_ingest(events=[turn_event("new", at=T0 + timedelta(hours=3)), turn_event("old")])
     assert late_dropped_totals() == {contract.FEEDBACK.name: 0, contract.CHAT_TURNS.name: 1}
+
+
+def test_each_window_carries_the_sentiment_mix_of_its_labelled_comments(
+    django_user_model: Any,
+) -> None:
+    user = django_user_model.objects.create_user("ines")
+    for sentiment, minute in (("negative", 0), ("negative", 0), ("positive", 1)):
+        rating = rated_turn(user, comment="words", at=T0 + timedelta(minutes=minute))
+        CommentLabel.objects.create(
+            rating=rating, comment="words", sentiment=sentiment, topic="other", status="done"
+        )
+    pending = rated_turn(user, comment="later", at=T0)
+    CommentLabel.objects.create(rating=pending, comment="later")  # not labelled yet
+    rows = kpi_windows(granularity=Granularity.MINUTE, start=T0, end=T0 + timedelta(minutes=3))
+    assert [row.sentiment for row in rows] == [
+        {"positive": 0, "neutral": 0, "negative": 2},
+        {"positive": 1, "neutral": 0, "negative": 0},
+        {"positive": 0, "neutral": 0, "negative": 0},
+    ]
