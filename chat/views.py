@@ -55,6 +55,15 @@ def chat_page(request: HttpRequest) -> HttpResponse:
     return render(request, "chat/chat.html", context)
 
 
+def _json_object(request: HttpRequest) -> dict[str, Any] | None:
+    """The request's body as a JSON object, or None when it is not one."""
+    try:
+        body = json.loads(request.body or b"")
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def _error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
@@ -67,11 +76,8 @@ async def messages_api(request: HttpRequest) -> HttpResponseBase:
         return _error("authentication required", 401)
     if request.method != "POST":
         return _error("use POST", 405)
-    try:
-        body = json.loads(request.body or b"")
-        if not isinstance(body, dict):
-            raise ValueError
-    except ValueError:
+    body = _json_object(request)
+    if body is None:
         return _error("the body must be a JSON object", 400)
     try:
         message_clean(body.get("message"))
@@ -144,11 +150,8 @@ def conversation_api(request: HttpRequest, conversation_id: str) -> JsonResponse
 def rating_api(request: HttpRequest, turn_id: str) -> JsonResponse:
     if not request.user.is_authenticated:
         return _error("authentication required", 401)
-    try:
-        body = json.loads(request.body or b"")
-        if not isinstance(body, dict):
-            raise ValueError
-    except ValueError:
+    body = _json_object(request)
+    if body is None:
         return _error("the body must be a JSON object", 400)
     try:
         rating = rating_record(
