@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -43,6 +42,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import _stack  # noqa: E402
+from travelbot.devstack.services import free_port  # noqa: E402
 
 EVAL = Path(__file__).with_name("knowledge_eval.jsonl")
 TARGET_SHARE = 0.9
@@ -506,12 +506,6 @@ def context_timing(
 # --- the web process, the fake model and websocket clients -------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_http(url: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -749,7 +743,13 @@ def streaming(args: argparse.Namespace) -> dict[str, Any]:
 def fare_to_context(
     args: argparse.Namespace, world: Any, user: Any, now: datetime
 ) -> dict[str, Any]:
-    from benchmarks._runners import BenchRunner, RunnerThreads, isolated, runtime_config
+    from benchmarks._runners import (
+        BenchRunner,
+        RunnerThreads,
+        isolated,
+        runtime_config,
+        servers,
+    )
     from chat.context import turn_context
     from inventory.models import Fare, Flight
     from inventory.simulator.changes import emit
@@ -766,7 +766,7 @@ def fare_to_context(
             departure_at__gte=now + timedelta(days=1), departure_at__lt=now + timedelta(days=4)
         )[:2000]
     )
-    producer = make_producer(_stack_servers())
+    producer = make_producer(servers())
     latencies = []
     threads = RunnerThreads([BenchRunner(spec, runtime_config())]).start()
     try:
@@ -921,10 +921,6 @@ def _ask_real(question: Question, user: Any, *, kind: str) -> dict[str, Any]:
         "first_token_s": (final["timings"]["first_token_ms"] or 0) / 1000 or None,
         "total_s": round(time.monotonic() - started, 2),
     }
-
-
-def _stack_servers() -> list[str]:
-    return os.environ["KAFKA_BOOTSTRAP_SERVERS"].split(",")
 
 
 def verdict(met: bool) -> str:

@@ -4,7 +4,6 @@ way, reload and see the history, rate an answer. Screenshots in E2E_SCREENSHOT_D
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -25,15 +24,10 @@ from tests.chat.fake_llm import FakeLLM
 from tests.chat.test_context import publish_document
 from tests.e2e.test_signup_flow import SCREENSHOTS, _chromium
 from tests.worlds import load_demo_world
+from travelbot.devstack.services import free_port
 
 PASSWORD = "a-sturdy-passphrase-42"
 NOW = datetime.now(UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
