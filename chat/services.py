@@ -226,8 +226,9 @@ async def _finish(
         "first_token": None if first_token_ms is None else round(first_token_ms),
         "total": round((time.perf_counter() - started) * 1000),
     }
-    last = usage[-1] if usage else Usage()
-    turn.tokens = {"prompt": last.prompt, "completion": last.completion}
+    # Every request of the turn counts: a function call is a round of its own.
+    prompt, completion = sum(u.prompt for u in usage), sum(u.completion for u in usage)
+    turn.tokens = {"prompt": prompt, "completion": completion}
     turn.finished_at = timezone.now()
     await database_sync_to_async(turn_store)(turn)
     return turn_json(turn)

@@ -104,6 +104,8 @@ class FakeLLM:
                 done = fake.chunk(model)
                 done["choices"][0]["finish_reason"] = "tool_calls"
                 self._chunk(done)
+                usage = {"prompt_tokens": 100, "completion_tokens": 5}
+                self._chunk({**fake.chunk(model), "choices": [], "usage": usage})
                 self._write(b"data: [DONE]\n\n")
                 self._write(b"")
 

@@ -168,5 +168,8 @@ def test_a_models_tool_call_adds_live_facts_to_the_answer(
     first, second = llm.requests
     assert first["tools"] and second["messages"][-1]["role"] == "tool"
     assert f"flight {flight.flight_id}" in second["messages"][-1]["content"]
-    inventory = Turn.objects.get().provenance["inventory"]
-    assert {"kind": "flight", "id": flight.flight_id, "version": flight.version} in inventory
+    turn = Turn.objects.get()
+    assert {"kind": "flight", "id": flight.flight_id, "version": flight.version} in (
+        turn.provenance["inventory"]
+    )
+    assert turn.tokens == {"prompt": 200, "completion": 5 + 5}  # both rounds count
