@@ -32,6 +32,10 @@ RoomType = Literal["single", "double", "suite"]
 Tier = Literal["blue", "silver", "gold", "platinum"]
 BookingStatus = Literal["confirmed", "cancelled", "completed"]
 TurnStatus = Literal["answered", "stopped", "failed"]
+SupportEventType = Literal["requested", "claimed", "agent_message", "handed_back", "resolved"]
+HandoffReason = Literal[
+    "traveller_asked", "model_handoff", "guardrail", "repeated_not_helpful", "booking_failed"
+]
 
 
 def _text(max_length: int) -> Any:
@@ -274,6 +278,18 @@ class ChatTurnEvent(Struct, frozen=True):
     provenance: Provenance = Provenance()
 
 
+class SupportEvent(Struct, frozen=True):
+    """One step of a handoff to a person; the message text stays in the conversation."""
+
+    event_id: Text64
+    conversation_id: Text64
+    user_id: Text64
+    type: SupportEventType
+    occurred_at: Timestamp
+    reason: HandoffReason | None = None
+    agent_id: Text64 | None = None
+
+
 # --- topics --------------------------------------------------------------------------------
 
 
@@ -334,6 +350,7 @@ BOOKINGS = CdcTopic("bookings.reservations", "booking_ref", BookingRow, 16)
 DOCUMENTS = CdcTopic("knowledge.documents", "doc_id", DocumentRow, 100)
 FEEDBACK = EventTopic("feedback.events", FeedbackEvent)
 CHAT_TURNS = EventTopic("chat.turns", ChatTurnEvent)
+SUPPORT = EventTopic("support.events", SupportEvent)
 
 CDC_TOPICS: tuple[CdcTopic, ...] = (
     FLIGHTS,
@@ -345,7 +362,7 @@ CDC_TOPICS: tuple[CdcTopic, ...] = (
     BOOKINGS,
     DOCUMENTS,
 )
-EVENT_TOPICS: tuple[EventTopic, ...] = (FEEDBACK, CHAT_TURNS)
+EVENT_TOPICS: tuple[EventTopic, ...] = (FEEDBACK, CHAT_TURNS, SUPPORT)
 TOPICS: dict[str, CdcTopic | EventTopic] = {
     **{t.name: t for t in CDC_TOPICS},
     **{t.name: t for t in EVENT_TOPICS},

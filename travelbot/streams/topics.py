@@ -12,7 +12,7 @@ CDC_TOPICS: tuple[str, ...] = (
     "bookings.reservations",
     "knowledge.documents",
 )
-EVENT_TOPICS: tuple[str, ...] = ("feedback.events", "chat.turns")
+EVENT_TOPICS: tuple[str, ...] = ("feedback.events", "chat.turns", "support.events")
 CONTRACT_TOPICS: tuple[str, ...] = CDC_TOPICS + EVENT_TOPICS
 
 
