@@ -135,25 +135,6 @@ class WorldSpec:
 DEFAULT_SPEC = WorldSpec()
 
 
-def world_spec(
-    *,
-    scale: float = 1.0,
-    days: int | None = None,
-    routes: int | None = None,
-    cities: int | None = None,
-    hotels_per_city: tuple[int, int] | None = None,
-) -> WorldSpec:
-    """The default spec scaled by `scale`, then any explicitly given size."""
-    spec = DEFAULT_SPEC.scaled(scale) if scale != 1.0 else DEFAULT_SPEC
-    return replace(
-        spec,
-        days=spec.days if days is None else days,
-        routes=spec.routes if routes is None else routes,
-        cities=spec.cities if cities is None else cities,
-        hotels_per_city=spec.hotels_per_city if hotels_per_city is None else hotels_per_city,
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Service:
     flight_number: str
