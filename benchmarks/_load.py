@@ -13,9 +13,9 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from inventory.simulator.changes import Change, snapshot_changes
-from inventory.simulator.world import World
 from inventory.streams import STREAMS
+from simulator.changes import Change, snapshot_changes
+from simulator.world import World
 from travelbot.streams.envelope import ChangeEvent
 from travelbot.streams.kafka import encode_json
 

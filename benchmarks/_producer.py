@@ -22,8 +22,9 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inventory.simulator.publisher import PRODUCER_TUNING, run_changes  # noqa: E402
-from inventory.simulator.world import WorldSpec, generate_world  # noqa: E402
+from simulator.options import SimulatorOptions  # noqa: E402
+from simulator.publisher import PRODUCER_TUNING, run_changes  # noqa: E402
+from simulator.world import WorldSpec, generate_world  # noqa: E402
 from travelbot.streams.kafka import make_producer  # noqa: E402
 
 
@@ -67,20 +68,15 @@ def main() -> None:
         print(line, file=sys.stderr, flush=True)
 
     print("READY", flush=True)
-    warm_kinds = run_changes(
-        producer, world, rate=config["rate"], stop_event=go, seed=config["seed"], report=report
-    )
+    warm = SimulatorOptions(seed=config["seed"], rate=config["rate"])
+    warm_kinds = run_changes(producer, world, warm, stop_event=go, report=report)
     warm_events = dict(producer.events)
     measure_start_ms = time.time() * 1000
     print(f"MEASURE {measure_start_ms:.3f}", flush=True)
-    kinds = run_changes(
-        producer,
-        world,
-        rate=config["rate"],
-        duration_s=config["seconds"],
-        seed=config["seed"] + 1,
-        report=report,
+    measured = SimulatorOptions(
+        seed=config["seed"] + 1, rate=config["rate"], duration_s=config["seconds"]
     )
+    kinds = run_changes(producer, world, measured, report=report)
     measure_end_ms = time.time() * 1000
     producer.producer.close(timeout=30)
     measured_events = {t: producer.events[t] - warm_events.get(t, 0) for t in producer.events}

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from inventory.simulator.changes import Change, ChangeGenerator, Faults, snapshot_changes
-from inventory.simulator.world import WorldSpec, generate_world
+from simulator.changes import Change, ChangeGenerator, Faults, snapshot_changes
+from simulator.world import WorldSpec, generate_world
 from travelbot.streams.kafka import encode_json
 
 TOPIC_TABLE = {

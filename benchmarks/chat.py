@@ -80,14 +80,16 @@ def load_world(args: argparse.Namespace, now: datetime) -> Any:
     from django.db import transaction
 
     from benchmarks.knowledge import load_corpus
-    from inventory.simulator.changes import snapshot_changes
-    from inventory.simulator.world import generate_world, world_spec
     from knowledge.pipeline import chunks_embed_pending
-    from profiles.simulator import customer_snapshot
+    from simulator.changes import snapshot_changes
+    from simulator.customers import customer_snapshot
+    from simulator.options import SimulatorOptions
+    from simulator.world import generate_world
     from tests.worlds import apply_all
 
     started = time.monotonic()
-    world = generate_world(world_spec(scale=args.scale), seed=args.seed, now=now)
+    spec = SimulatorOptions(scale=args.scale).world_spec
+    world = generate_world(spec, seed=args.seed, now=now)
     _, customers = customer_snapshot(world, count=args.people, seed=args.seed, now=now)
     changes = [*snapshot_changes(world), *customers]
     for start in range(0, len(changes), 5000):
@@ -155,8 +157,8 @@ class QuestionMaker:
     """Questions over the loaded tables, with the facts each needs worked out from them."""
 
     def __init__(self, now: datetime, user: Any, rng: random.Random) -> None:
+        from inventory.geography import AIRPORTS, CITIES
         from inventory.models import Fare, Flight
-        from inventory.simulator.world import AIRPORTS, CITIES
 
         self.now, self.today, self.user, self.rng = now, now.date(), user, rng
         self.metro = {a.code: a.metro for a in AIRPORTS}
@@ -752,8 +754,8 @@ def fare_to_context(
     )
     from chat.context import turn_context
     from inventory.models import Fare, Flight
-    from inventory.simulator.changes import emit
     from inventory.streams import STREAMS
+    from simulator.changes import emit
     from travelbot.streams import contract
     from travelbot.streams.kafka import make_producer
 

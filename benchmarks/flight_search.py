@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def make_queries(world: Any, count: int, seed: int) -> list[dict[str, Any]]:
-    from inventory.simulator.world import AIRPORTS
+    from inventory.geography import AIRPORTS
 
     rng = random.Random(seed)
     routes = [(r.origin.code, r.destination.code) for r in world.routes]
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     _stack.setup()
     from benchmarks._load import load_world
-    from inventory.simulator.world import WorldSpec, generate_world
+    from simulator.world import WorldSpec, generate_world
 
     begun = time.monotonic()
     _stack.truncate_inventory()

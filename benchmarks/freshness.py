@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     _stack.setup()
     from benchmarks._load import load_world
     from benchmarks._runners import BenchRunner, RunnerThreads, isolated, runtime_config, servers
-    from inventory.simulator.world import WorldSpec, generate_world
     from inventory.streams import STREAMS
+    from simulator.world import WorldSpec, generate_world
     from travelbot.models import LATENCY_BUCKETS_MS
     from travelbot.selectors import histogram_quantile, latency_histograms
 
@@ -191,8 +191,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "runtime": {
                 k: v for k, v in asdict(runtime_config()).items() if k != "bootstrap_servers"
             },
-            "producer": "inventory.simulator.publisher.run_changes, gzip, linger 20 ms,"
-            " separate process",
+            "producer": "simulator.publisher.run_changes, gzip, linger 20 ms, separate process",
             "latency": "Postgres commit time of the event's batch - source.ts_ms",
         },
         "preload": {"world": world.size(), **preload},

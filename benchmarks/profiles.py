@@ -257,9 +257,9 @@ def read_latency(args: argparse.Namespace) -> dict[str, Any]:
 
     from benchmarks._load import load_world
     from inventory.models import Flight, Hotel
-    from inventory.simulator.world import WorldSpec, generate_world
     from profiles.models import ProfileLink
     from profiles.selectors import profile_for_user
+    from simulator.world import WorldSpec, generate_world
 
     _truncate_profiles()
     _stack.truncate_inventory()

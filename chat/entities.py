@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
 
-from inventory.simulator.world import AIRPORTS, CARRIER_HUBS, CITIES
+from inventory.geography import AIRPORTS, CARRIER_HUBS, CITIES
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MONTHS = {

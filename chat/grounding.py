@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from inventory.simulator.world import CARRIER_HUBS
+from inventory.geography import CARRIER_HUBS
 
 CURRENCY = r"(?:£|\$|€|GBP|USD|EUR|CHF|AED|SGD|HKD|THB|INR|AUD|CAD|MXN|DKK|TRY)"
 PRICE = re.compile(

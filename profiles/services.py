@@ -111,7 +111,7 @@ def profile_unlink(*, user: User) -> bool:
 
 
 def demo_profile_link(*, user: User) -> ProfileLink:
-    """The demo traveller owns the simulator's demo persona (its email)."""
+    """Link the demo user to the demo traveller, whose records carry DEMO_EMAIL."""
     return _link(user, kind=EMAIL, value=DEMO_EMAIL, method=ProfileLink.Method.EMAIL)
 
 

@@ -7,11 +7,11 @@ import itertools
 from dataclasses import dataclass
 from datetime import datetime
 
-from inventory.simulator.changes import Change, snapshot_changes
-from inventory.simulator.world import World, WorldSpec, generate_world
 from inventory.streams import fares_apply, flights_apply, hotel_rates_apply, hotels_apply
-from profiles.simulator import DEMO_MEMBER_ID, customer_snapshot
 from profiles.streams import bookings_apply, customers_apply, members_apply
+from simulator.changes import Change, snapshot_changes
+from simulator.customers import DEMO_MEMBER_ID, customer_snapshot
+from simulator.world import World, WorldSpec, generate_world
 from travelbot.streams import contract
 from travelbot.streams.envelope import ChangeEvent, decode_change
 from travelbot.streams.kafka import encode_json

@@ -16,7 +16,7 @@ from knowledge.models import Document
 from knowledge.pipeline import chunks_embed_pending
 from knowledge.streams import documents_apply
 from profiles.models import ProfileLink
-from profiles.simulator import DEMO_MEMBER_ID
+from simulator.customers import DEMO_MEMBER_ID
 from tests.e2e.test_signup_flow import SCREENSHOTS, _chromium
 from tests.worlds import load_demo_world
 from travelbot.models import OutboxMessage

@@ -251,8 +251,8 @@ def app_commands(options: Options) -> dict[str, list[str]]:
     if options.simulate:
         commands["simulator"] = [
             python,
-            "manage.py",
-            "simulate_feeds",
+            "-m",
+            "simulator",
             "--rate",
             options.simulator_rate,
             "--days",

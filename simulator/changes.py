@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from inventory.simulator.world import (
+from simulator.world import (
     AMENITIES,
     BOARDING_LEAD,
     CABINS,

@@ -1,6 +1,6 @@
 """The feed simulator's world and change generator (pure: no broker, no database).
 
-Publishing through the real broker is tested in test_simulator_publisher.py.
+Publishing through the real broker is tested in test_publisher.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from inventory.simulator.changes import (
+from simulator.changes import (
     KIND_WEIGHTS,
     MALFORMED_KINDS,
     MAX_DELAY,
@@ -30,8 +30,8 @@ from inventory.simulator.changes import (
     malformed_record,
     snapshot_changes,
 )
-from inventory.simulator.publisher import Pacer
-from inventory.simulator.world import (
+from simulator.publisher import Pacer
+from simulator.world import (
     AIRPORTS_BY_CODE,
     CARRIER_CURRENCY,
     CITIES_BY_CODE,
@@ -41,7 +41,6 @@ from inventory.simulator.world import (
     generate_world,
     next_flight_number,
     parse_iso,
-    world_spec,
 )
 from travelbot.streams.envelope import ChangeEvent, PoisonRecord, decode_change
 from travelbot.streams.kafka import encode_json
@@ -140,11 +139,6 @@ def test_the_default_world_has_about_36k_flights_and_67k_rates() -> None:
     assert size["fares"] == 3 * size["flights"]
     assert 250 <= size["hotels"] <= 500
     assert size["hotel_rates"] == size["hotels"] * 60 * 3
-
-
-def test_scale_shrinks_routes_cities_and_hotels() -> None:
-    spec = world_spec(scale=0.1, days=3)
-    assert (spec.days, spec.routes, spec.cities, spec.hotels_per_city) == (3, 30, 2, (1, 2))
 
 
 def test_ids_follow_the_contract_formats() -> None:

@@ -12,10 +12,11 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from inventory.simulator.changes import INVENTORY_TOPICS, Faults
-from inventory.simulator.publisher import publish_snapshot, run_changes
-from inventory.simulator.world import World, WorldSpec, generate_world
 from inventory.streams import STREAMS
+from simulator.changes import INVENTORY_TOPICS, Faults
+from simulator.options import SimulatorOptions
+from simulator.publisher import publish_snapshot, run_changes
+from simulator.world import World, WorldSpec, generate_world
 from tests.streaming import read_topic, servers
 from travelbot.streams.envelope import PoisonRecord
 from travelbot.streams.kafka import create_topics, make_producer, make_raw_producer
@@ -109,9 +110,8 @@ def test_every_published_record_decodes_under_its_topic_schema(producer: KafkaPr
 
 def test_run_changes_sustains_the_requested_rate(producer: KafkaProducer) -> None:
     prefix = fresh_prefix()
-    counts = run_changes(
-        producer, tiny_world(), rate=400, duration_s=2.0, report=quiet, topic_prefix=prefix
-    )
+    options = SimulatorOptions(seed=0, rate=400, duration_s=2.0)
+    counts = run_changes(producer, tiny_world(), options, report=quiet, topic_prefix=prefix)
     # Whole steps are sent, so the count may run a few records past the schedule.
     assert 720 <= counts.total() <= 830
     assert len(read_all(prefix, counts.total())) == counts.total()
@@ -122,7 +122,12 @@ def test_run_changes_stops_when_the_stop_event_is_set(producer: KafkaProducer) -
     threading.Timer(0.3, stop.set).start()
     started = time.monotonic()
     counts = run_changes(
-        producer, world, rate=50, stop_event=stop, report=quiet, topic_prefix=prefix
+        producer,
+        world,
+        SimulatorOptions(seed=0, rate=50),
+        stop_event=stop,
+        report=quiet,
+        topic_prefix=prefix,
     )
     assert time.monotonic() - started < 2.0
     assert counts.total() > 0
@@ -133,7 +138,12 @@ def test_a_stop_never_splits_a_withdrawn_flight_from_its_fares(producer: KafkaPr
     prefix, world, stop = fresh_prefix(), tiny_world(), threading.Event()
     threading.Timer(0.3, stop.set).start()
     counts = run_changes(
-        producer, world, rate=2000, stop_event=stop, report=quiet, topic_prefix=prefix
+        producer,
+        world,
+        SimulatorOptions(seed=0, rate=2000),
+        stop_event=stop,
+        report=quiet,
+        topic_prefix=prefix,
     )
     # Three fares per flight, each delete followed by its tombstone.
     assert counts["withdrawn_fare"] == 3 * counts["withdrawn_flight"]
@@ -142,9 +152,8 @@ def test_a_stop_never_splits_a_withdrawn_flight_from_its_fares(producer: KafkaPr
 
 def test_rate_zero_publishes_no_changes(producer: KafkaProducer) -> None:
     prefix = fresh_prefix()
-    counts = run_changes(
-        producer, tiny_world(), rate=0, duration_s=1.0, report=quiet, topic_prefix=prefix
-    )
+    options = SimulatorOptions(seed=0, rate=0, duration_s=1.0)
+    counts = run_changes(producer, tiny_world(), options, report=quiet, topic_prefix=prefix)
     assert counts.total() == 0
     producer.flush()
     assert end_offsets(prefix) == 0
@@ -157,10 +166,8 @@ def test_malformed_records_reach_the_broker_as_poison(
     counts = run_changes(
         producer,
         tiny_world(),
-        rate=300,
-        duration_s=0.5,
+        SimulatorOptions(seed=0, rate=300, duration_s=0.5, faults=Faults(malformed_ratio=0.5)),
         raw_producer=raw_producer,
-        faults=Faults(malformed_ratio=0.5),
         report=quiet,
         topic_prefix=prefix,
     )
@@ -186,8 +193,7 @@ def test_summary_lines_count_events_by_kind(producer: KafkaProducer) -> None:
     counts = run_changes(
         producer,
         tiny_world(),
-        rate=100,
-        duration_s=0.3,
+        SimulatorOptions(seed=0, rate=100, duration_s=0.3),
         report=lines.append,
         topic_prefix=fresh_prefix(),
     )

@@ -8,7 +8,7 @@ Bookings reference flights and hotels of the simulated inventory world, so a pro
 join to live flight status. One person is the demo traveller (DEMO_EMAIL), with upcoming trips
 from London, so `make run` shows a rich profile.
 
-Events are `Change` items, as the inventory simulator's, so one publisher sends both.
+Events are `Change` items, as the inventory changes are, so one publisher sends both.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from inventory.simulator.changes import Change, Item
-from inventory.simulator.world import LsnClock, Row, World, iso, parse_iso
+from simulator.changes import Change, Item
+from simulator.world import LsnClock, Row, World, iso, parse_iso
 from travelbot.streams import contract
 from travelbot.streams.envelope import make_change
 

@@ -1,7 +1,7 @@
 """Publishing the simulated world to Kafka: the snapshot at full speed, then paced changes.
 
-Usable from any Python code (the management command, benchmarks, tests):
-`publish_snapshot` and `run_changes` take any object with kafka-python's `send` and `flush`.
+Usable from any Python code (`python -m simulator`, benchmarks, tests): `publish_snapshot`
+and `run_changes` take any object with kafka-python's `send` and `flush`.
 """
 
 from __future__ import annotations
@@ -19,17 +19,10 @@ from typing import Any, Protocol
 
 from kafka.errors import KafkaTimeoutError
 
-from inventory.simulator.changes import (
-    NO_FAULTS,
-    Change,
-    ChangeGenerator,
-    Faults,
-    Item,
-    RawRecord,
-    snapshot_changes,
-)
-from inventory.simulator.world import DEFAULT_SPEC, World, WorldSpec, generate_world
-from profiles.simulator import CustomerChanges, customer_snapshot
+from simulator.changes import Change, ChangeGenerator, Item, RawRecord, snapshot_changes
+from simulator.customers import CustomerChanges, customer_snapshot
+from simulator.options import SimulatorOptions
+from simulator.world import World, generate_world
 from travelbot.streams.kafka import make_producer, make_raw_producer
 
 logger = logging.getLogger(__name__)
@@ -203,34 +196,33 @@ def publish_snapshot(
 def run_changes(
     producer: Producer,
     world: World,
+    options: SimulatorOptions,
     *,
-    rate: float = 20.0,
-    duration_s: float | None = None,
-    faults: Faults = NO_FAULTS,
     stop_event: threading.Event | None = None,
     raw_producer: Producer | None = None,
-    seed: int = 0,
     report: Report = print,
     topic_prefix: str = "",
     clock: Callable[[], float] = time.time,
     customer_steps: Iterator[list[Item]] | None = None,
 ) -> Counter[str]:
-    """Send changes at `rate` events/s until `duration_s` passes, `stop_event` is set or the
-    world has nothing left to change. Faults count towards the rate. Returns counts by kind.
+    """Send changes at the options' rate (events/s) until their duration passes, `stop_event`
+    is set or the world has nothing left to change. Faults count towards the rate. Returns
+    counts by kind.
 
     A stop takes effect between generator steps, so the records of one change (a withdrawn
     flight and its fares, say) are all sent. Raises SendFailed if the broker refused any.
     """
     sender = Sender(producer, raw_producer, topic_prefix=topic_prefix)
-    if rate <= 0:
+    if options.rate <= 0:
         return sender.kinds
-    steps = ChangeGenerator(world, seed=seed, faults=faults, clock=clock).steps()
+    seed = options.seed
+    steps = ChangeGenerator(world, seed=seed, faults=options.faults, clock=clock).steps()
     if customer_steps is not None:
         steps = interleaved(steps, customer_steps, share=CUSTOMER_SHARE, seed=seed)
     stop = stop_event or threading.Event()
-    pacer = Pacer(rate, time.monotonic())
+    pacer = Pacer(options.rate, time.monotonic())
     reporter = Reporter(report, sender, "changes", sender.kinds)
-    deadline = math.inf if duration_s is None else pacer.start + duration_s
+    deadline = math.inf if options.duration_s is None else pacer.start + options.duration_s
     while not stop.is_set() and time.monotonic() < deadline:
         if not _send_due(sender, steps, pacer):
             break
@@ -287,45 +279,41 @@ def _send_due(sender: Sender, steps: Iterator[list[Item]], pacer: Pacer) -> bool
 
 
 def simulate(
+    options: SimulatorOptions,
     *,
     bootstrap_servers: list[str],
-    spec: WorldSpec = DEFAULT_SPEC,
-    seed: int = 7,
-    rate: float = 20.0,
-    duration_s: float | None = None,
-    snapshot: bool = True,
-    faults: Faults = NO_FAULTS,
+    topic_prefix: str = "",
     stop_event: threading.Event | None = None,
     report: Report = print,
-    topic_prefix: str = "",
-    customers: int = 0,
 ) -> Counter[str]:
-    """Generate the world (and `customers` people of the customer systems, with the demo
-    traveller), publish its snapshot, then changes; the producers are always closed.
+    """Generate the world (and the options' customers, with the demo traveller), publish its
+    snapshot, then changes; the producers are always closed.
     Raises SendFailed if the broker refused any record."""
     started = time.monotonic()
-    world = generate_world(spec, seed=seed)
+    world = generate_world(options.world_spec, seed=options.seed)
     sizes = ", ".join(f"{count} {table}" for table, count in world.size().items())
-    report(f"world: {sizes} (seed {seed}) in {time.monotonic() - started:.1f}s")
+    report(f"world: {sizes} (seed {options.seed}) in {time.monotonic() - started:.1f}s")
     customer_steps: Iterator[list[Item]] | None = None
     people_snapshot: list[Change] = []
-    if customers:
-        people, people_snapshot = customer_snapshot(world, count=customers, seed=seed)
+    if options.customers:
+        people, people_snapshot = customer_snapshot(
+            world, count=options.customers, seed=options.seed
+        )
         sizes = ", ".join(f"{count} {table}" for table, count in people.size().items())
         report(f"customer systems: {sizes}")
-        customer_steps = CustomerChanges(world, people, seed=seed).steps()
+        customer_steps = CustomerChanges(world, people, seed=options.seed).steps()
     with contextlib.ExitStack() as producers:
         producer = make_producer(bootstrap_servers, **PRODUCER_TUNING)
         producers.callback(producer.close, timeout=CLOSE_TIMEOUT_S)
         raw_producer = None
-        if faults.malformed_ratio:
+        if options.faults.malformed_ratio:
             raw_producer = make_raw_producer(bootstrap_servers)
             producers.callback(raw_producer.close, timeout=CLOSE_TIMEOUT_S)
-        if snapshot:
+        if options.snapshot:
             publish_snapshot(
                 producer, world, stop_event=stop_event, report=report, topic_prefix=topic_prefix
             )
-            if customers:
+            if options.customers:
                 publish_items(
                     producer,
                     people_snapshot,
@@ -336,12 +324,9 @@ def simulate(
         return run_changes(
             producer,
             world,
-            rate=rate,
-            duration_s=duration_s,
-            faults=faults,
+            options,
             stop_event=stop_event,
             raw_producer=raw_producer,
-            seed=seed,
             report=report,
             topic_prefix=topic_prefix,
             customer_steps=customer_steps,

@@ -10,17 +10,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from inventory.simulator.changes import Change
-from inventory.simulator.world import WorldSpec, generate_world
 from profiles.identifiers import EMAIL, Identifier
 from profiles.models import DataQualityFinding, IdentityNode
 from profiles.selectors import profile_find, profile_get
-from profiles.simulator import (
+from simulator.changes import Change
+from simulator.customers import (
     DEMO_EMAIL,
     DEMO_MEMBER_ID,
     CustomerChanges,
     customer_snapshot,
 )
+from simulator.world import WorldSpec, generate_world
 from tests.worlds import apply_all, decoded
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
