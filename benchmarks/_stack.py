@@ -63,7 +63,7 @@ def start_stack() -> bool:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     if all(os.environ.get(name) for name in STACK_VARIABLES) or _stack is not None:
         return False
-    from travelbot.devstack.stack import Infrastructure
+    from devstack.stack import Infrastructure
 
     stack = Infrastructure.throwaway(prefix="travelbot-bench-")
     _data_root = stack.data_root

@@ -42,7 +42,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import _stack  # noqa: E402
-from travelbot.devstack.services import free_port  # noqa: E402
+from devstack.servers import free_port  # noqa: E402
 
 EVAL = Path(__file__).with_name("knowledge_eval.jsonl")
 TARGET_SHARE = 0.9

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pytest_django.fixtures import Settings
 
-from travelbot.devstack.services import KafkaBroker, free_port
+from devstack.servers import KafkaBroker, free_port
 from travelbot.streams.lag import LAG
 
 

@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from travelbot.devstack.stack import Infrastructure
+from devstack.stack import Infrastructure
 
 _stack: Infrastructure | None = None
 METRICS_TOKEN = secrets.token_urlsafe(24)

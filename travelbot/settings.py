@@ -1,7 +1,7 @@
 """travelbot settings, driven entirely by environment variables.
 
 Every default boots the embedded development stack that `make run` starts on
-loopback ports (see `travelbot/devstack/`); production sets the same variables.
+loopback ports (see `devstack/`); production sets the same variables.
 """
 
 from __future__ import annotations

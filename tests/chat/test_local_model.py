@@ -25,7 +25,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from chat.llm import Usage, stream_answer
 from chat.localmodel import local_model_for_name, local_model_missing_requirements
-from travelbot.devstack.services import free_port, stop_process
+from devstack.servers import free_port, stop_process
 
 pytestmark = pytest.mark.local_model
 

@@ -19,6 +19,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from pytest_django.fixtures import Settings
 
+from devstack.servers import KafkaBroker
 from inventory.models import Flight
 from tests.factories import envelope, flight_row
 from tests.stack_plugin import METRICS_TOKEN
@@ -32,7 +33,6 @@ from tests.streaming import (
     wait_until,
 )
 from tests.travelbot.test_reliability import Message, expected_state, flight_history, visible_state
-from travelbot.devstack.services import KafkaBroker
 from travelbot.models import DeadLetter, StreamFailure, StreamState
 from travelbot.streams.kafka import create_topics
 from travelbot.streams.registry import BatchResult, StreamSpec, stream_named

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from travelbot.devstack.services import (
+from devstack.servers import (
     KafkaBroker,
     Postgres,
     Redis,
@@ -93,24 +93,24 @@ class Infrastructure:
 
     def require_free_ports(self) -> None:
         """Fail before starting anything, so a taken port leaves nothing half-started."""
-        require_free_port(self.postgres.port, service="PostgreSQL", variable="DATABASE_URL")
-        require_free_port(self.redis.port, service="Redis", variable="REDIS_URL")
+        require_free_port(self.postgres.port, server="PostgreSQL", variable="DATABASE_URL")
+        require_free_port(self.redis.port, server="Redis", variable="REDIS_URL")
         require_free_port(
-            self.kafka.port, service="Kafka broker", variable="KAFKA_BOOTSTRAP_SERVERS"
+            self.kafka.port, server="Kafka broker", variable="KAFKA_BOOTSTRAP_SERVERS"
         )
 
     def start(self) -> None:
         self.require_free_ports()
         started: list[Postgres | Redis | KafkaBroker] = []
         try:
-            for service in (self.postgres, self.redis, self.kafka):
-                service.start()
-                started.append(service)
+            for server in (self.postgres, self.redis, self.kafka):
+                server.start()
+                started.append(server)
         except BaseException:
-            for service in reversed(started):
-                service.stop()
+            for server in reversed(started):
+                server.stop()
             raise
 
     def stop(self) -> None:
-        for service in (self.kafka, self.redis, self.postgres):
-            service.stop()
+        for server in (self.kafka, self.redis, self.postgres):
+            server.stop()
