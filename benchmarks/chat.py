@@ -835,7 +835,7 @@ def real_model(args: argparse.Namespace, questions: list[Question], user: Any) -
     base_url = f"http://127.0.0.1:{port}/v1"
     env = {**os.environ, "OPENAI_BASE_URL": base_url, "LOCAL_MODEL": args.local_model}
     server = subprocess.Popen(
-        [sys.executable, "manage.py", "serve_local_model"], env=env, cwd=_stack.ROOT
+        [sys.executable, "-m", "devstack.localmodel"], env=env, cwd=_stack.ROOT
     )
     settings.OPENAI_BASE_URL, settings.OPENAI_MODEL = base_url, "travelbot-local"
     try:

@@ -26,7 +26,7 @@ from pathlib import Path
 from types import FrameType
 
 from accounts.demo import DEMO_ACCOUNTS
-from chat.localmodel import endpoint_address
+from devstack.localmodel import endpoint_address
 from devstack.servers import (
     StackError,
     reachable_by,
@@ -208,7 +208,7 @@ def app_commands(options: Options) -> dict[str, list[str]]:
     if options.serve_model:
         # First, as it takes longest to be ready; --install covers a LOCAL_MODEL other than
         # the default that `make local-model` installs.
-        commands["model"] = [python, "manage.py", "serve_local_model", "--install"]
+        commands["model"] = [python, "-m", "devstack.localmodel", "--install"]
     commands |= {
         "web": [
             python,

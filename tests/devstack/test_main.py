@@ -85,7 +85,7 @@ def test_without_a_model_endpoint_the_stack_serves_the_local_model(
 ) -> None:
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     commands = app_commands(Options.from_env())
-    assert commands["model"][1:3] == ["manage.py", "serve_local_model"]
+    assert commands["model"][1:3] == ["-m", "devstack.localmodel"]
 
 
 def test_a_named_model_endpoint_is_used_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
