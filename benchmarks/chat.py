@@ -42,7 +42,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import _stack  # noqa: E402
-from devstack.servers import free_port  # noqa: E402
+from harness.stack import free_port  # noqa: E402
 
 EVAL = Path(__file__).with_name("knowledge_eval.jsonl")
 TARGET_SHARE = 0.9
@@ -80,11 +80,11 @@ def load_world(args: argparse.Namespace, now: datetime) -> Any:
     from django.db import transaction
 
     from benchmarks.knowledge import load_corpus
+    from harness.worlds import apply_all
     from inventory.simulator.changes import snapshot_changes
     from inventory.simulator.world import generate_world, world_spec
     from knowledge.pipeline import chunks_embed_pending
     from profiles.simulator import customer_snapshot
-    from tests.worlds import apply_all
 
     started = time.monotonic()
     world = generate_world(world_spec(scale=args.scale), seed=args.seed, now=now)

@@ -39,12 +39,6 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def require_free_port(port: int, *, server: str, variable: str) -> None:
     if not port_is_free("127.0.0.1", port):
         raise StackError(

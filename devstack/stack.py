@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,7 +11,6 @@ from devstack.servers import (
     Postgres,
     Redis,
     StackError,
-    free_port,
     require_free_port,
 )
 
@@ -55,18 +53,6 @@ class Infrastructure:
             ),
             redis=Redis(data_root=data_root / "redis", port=redis.port or 6379),
             kafka=KafkaBroker(data_root=data_root / "kafka", port=int(kafka_port or 9092)),
-        )
-
-    @classmethod
-    def throwaway(cls, *, prefix: str) -> Infrastructure:
-        """A stack on free ports in a new temporary directory (tests, benchmarks)."""
-        data_root = Path(tempfile.mkdtemp(prefix=prefix))
-        data_root.chmod(0o755)  # PostgreSQL runs as an unprivileged user when we are root
-        return cls.from_urls(
-            data_root=data_root,
-            database_url=f"postgres://postgres@127.0.0.1:{free_port()}/travelbot",
-            redis_url=f"redis://127.0.0.1:{free_port()}/0",
-            kafka_bootstrap=f"127.0.0.1:{free_port()}",
         )
 
     @property

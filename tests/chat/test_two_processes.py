@@ -23,7 +23,7 @@ from django.test import Client
 from websockets.asyncio.client import ClientConnection, connect
 
 from chat.models import Turn
-from devstack.servers import free_port
+from harness.stack import free_port
 from tests.chat.fake_llm import FakeLLM
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -25,7 +25,8 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from chat.llm import Usage, stream_answer
 from devstack.localmodel import local_model_for_name, local_model_missing_requirements
-from devstack.servers import free_port, stop_process
+from devstack.servers import stop_process
+from harness.stack import free_port
 
 pytestmark = pytest.mark.local_model
 

@@ -18,11 +18,11 @@ from devstack.servers import (
     Postgres,
     Redis,
     StackError,
-    free_port,
     require_binary,
     require_free_port,
 )
 from devstack.stack import Infrastructure
+from harness.stack import free_port
 
 
 def test_a_taken_port_names_the_variable_to_change() -> None:

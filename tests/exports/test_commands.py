@@ -17,7 +17,7 @@ from django.core.management import CommandError, call_command
 from pyarrow import fs
 from pytest_django.fixtures import Settings
 
-from devstack.servers import free_port
+from harness.stack import free_port
 from tests.exports.conftest import CANARIES, COMMENT, QUESTION, rated_turn, traveller
 
 pytestmark = pytest.mark.django_db

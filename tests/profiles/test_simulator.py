@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from harness.worlds import apply_all, decoded
 from inventory.simulator.changes import Change
 from inventory.simulator.world import WorldSpec, generate_world
 from profiles.identifiers import EMAIL, Identifier
@@ -21,7 +22,6 @@ from profiles.simulator import (
     CustomerChanges,
     customer_snapshot,
 )
-from tests.worlds import apply_all, decoded
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 SPEC = WorldSpec(days=20, routes=60, cities=6, hotels_per_city=(2, 3))

@@ -20,10 +20,8 @@ from django.test import Client
 from pytest_django.fixtures import Settings
 
 from devstack.servers import KafkaBroker
-from inventory.models import Flight
-from tests.factories import envelope, flight_row
-from tests.stack_plugin import METRICS_TOKEN
-from tests.streaming import (
+from harness.pytest_plugin import METRICS_TOKEN
+from harness.streaming import (
     SupervisorThread,
     committed_offsets,
     publish,
@@ -32,6 +30,8 @@ from tests.streaming import (
     runtime_config,
     wait_until,
 )
+from inventory.models import Flight
+from tests.factories import envelope, flight_row
 from tests.travelbot.test_reliability import Message, expected_state, flight_history, visible_state
 from travelbot.models import DeadLetter, StreamFailure, StreamState
 from travelbot.streams.kafka import create_topics

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from devstack.servers import free_port
+from harness.stack import free_port
 from tests.chat.fake_llm import FakeLLM
 
 pytestmark = pytest.mark.django_db
