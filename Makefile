@@ -7,9 +7,9 @@ LOCAL_MODEL_INSTALLED := $(VENV)/.local-model-installed
 
 .PHONY: run test venv local-model lint bench system-packages clean
 
-# Without an OPENAI_BASE_URL, the stack serves a local model there (chat/localmodel.py).
+# Without an OPENAI_BASE_URL, the stack serves a local model there (devstack/localmodel.py).
 run: $(INSTALLED) $(if $(OPENAI_BASE_URL),,local-model)
-	$(BIN)/python -m travelbot.devstack
+	$(BIN)/python -m devstack
 
 test: $(INSTALLED) system-packages
 	$(BIN)/python -m pytest

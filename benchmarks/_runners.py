@@ -15,12 +15,12 @@ from typing import Any
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 
-from tests.streaming import isolated, runtime_config, servers
+from harness.streaming import isolated, runtime_config, servers
 from travelbot.streams.kafka import make_raw_producer
 from travelbot.streams.registry import StreamSpec
 from travelbot.streams.runtime import Applied, DecodedBatch, RuntimeConfig, StreamRunner
 
-__all__ = ["isolated", "runtime_config", "servers"]  # shared with the test suite
+__all__ = ["isolated", "runtime_config", "servers"]  # the harness's, as the tests use them
 
 
 def produce(

@@ -1,9 +1,9 @@
 """The embedded stack for benchmarks: PostgreSQL+pgvector, tansu and Redis on free ports.
 
-Like tests/stack_plugin.py: the servers start, the environment points at them, and only
-then is Django set up (the settings read the environment once). If DATABASE_URL,
-REDIS_URL and KAFKA_BOOTSTRAP_SERVERS are all set already (run_all.py does this for
-its children, or point them at your own servers), nothing is started.
+As for the test suite (harness/pytest_plugin.py): the servers start, the environment points
+at them, and only then is Django set up (the settings read the environment once). If
+DATABASE_URL, REDIS_URL and KAFKA_BOOTSTRAP_SERVERS are all set already (run_all.py does
+this for its children, or point them at your own servers), nothing is started.
 
 Also the bits every benchmark shares: machine facts, medians, tables and JSON results.
 """
@@ -16,7 +16,6 @@ import logging
 import os
 import platform
 import secrets
-import shutil
 import signal
 import statistics
 import sys
@@ -34,8 +33,9 @@ INVENTORY_TABLES = ("inventory_flight", "inventory_fare", "inventory_hotel", "in
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from harness.stack import discard_stack, start_throwaway_stack  # noqa: E402
+
 _stack: Any = None
-_data_root: Path | None = None
 _django_ready = False
 slow_io_warnings = 0  # kafka-python's "Task ... ran for Xs ... blocking the event loop"
 
@@ -53,7 +53,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 def start_stack() -> bool:
     """Start the servers unless the environment already names them. True if started here."""
-    global _stack, _data_root
+    global _stack
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "travelbot.settings")
     os.environ["KAFKA_SESSION_TIMEOUT_MS"] = "6000"
     os.environ.setdefault("WORKER_STREAMS", "none")
@@ -63,14 +63,10 @@ def start_stack() -> bool:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     if all(os.environ.get(name) for name in STACK_VARIABLES) or _stack is not None:
         return False
-    from travelbot.devstack.stack import Infrastructure
-
-    stack = Infrastructure.throwaway(prefix="travelbot-bench-")
-    _data_root = stack.data_root
     atexit.register(stop_stack)
     signal.signal(signal.SIGTERM, _on_sigterm)
     started = time.monotonic()
-    stack.start()
+    stack = start_throwaway_stack(prefix="travelbot-bench-")
     _stack = stack
     os.environ.update(stack.environment())
     print(
@@ -82,7 +78,7 @@ def start_stack() -> bool:
 
 
 def stop_stack() -> None:
-    global _stack, _data_root
+    global _stack
     if _stack is not None:
         try:
             from django.db import connections
@@ -90,11 +86,8 @@ def stop_stack() -> None:
             connections.close_all()
         except Exception:  # noqa: BLE001 - Django may not be set up
             pass
-        _stack.stop()
+        discard_stack(_stack)
         _stack = None
-    if _data_root is not None:
-        shutil.rmtree(_data_root, ignore_errors=True)
-        _data_root = None
 
 
 def setup(*, migrate: bool = True) -> None:

@@ -42,7 +42,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import _stack  # noqa: E402
-from travelbot.devstack.services import free_port  # noqa: E402
+from harness.stack import free_port  # noqa: E402
 
 EVAL = Path(__file__).with_name("knowledge_eval.jsonl")
 TARGET_SHARE = 0.9
@@ -80,12 +80,12 @@ def load_world(args: argparse.Namespace, now: datetime) -> Any:
     from django.db import transaction
 
     from benchmarks.knowledge import load_corpus
+    from harness.worlds import apply_all
     from knowledge.pipeline import chunks_embed_pending
     from simulator.changes import snapshot_changes
     from simulator.customers import customer_snapshot
     from simulator.options import SimulatorOptions
     from simulator.world import generate_world
-    from tests.worlds import apply_all
 
     started = time.monotonic()
     spec = SimulatorOptions(scale=args.scale).world_spec
@@ -837,7 +837,7 @@ def real_model(args: argparse.Namespace, questions: list[Question], user: Any) -
     base_url = f"http://127.0.0.1:{port}/v1"
     env = {**os.environ, "OPENAI_BASE_URL": base_url, "LOCAL_MODEL": args.local_model}
     server = subprocess.Popen(
-        [sys.executable, "manage.py", "serve_local_model"], env=env, cwd=_stack.ROOT
+        [sys.executable, "-m", "devstack.localmodel"], env=env, cwd=_stack.ROOT
     )
     settings.OPENAI_BASE_URL, settings.OPENAI_MODEL = base_url, "travelbot-local"
     try:

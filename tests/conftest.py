@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from pytest_django.fixtures import Settings
 
-from travelbot.devstack.services import KafkaBroker, free_port
+from devstack.servers import KafkaBroker
+from harness.stack import free_port
 from travelbot.streams.lag import LAG
 
 

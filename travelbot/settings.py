@@ -1,7 +1,7 @@
 """travelbot settings, driven entirely by environment variables.
 
 Every default boots the embedded development stack that `make run` starts on
-loopback ports (see `travelbot/devstack/`); production sets the same variables.
+loopback ports (see `devstack/`); production sets the same variables.
 """
 
 from __future__ import annotations
@@ -257,9 +257,9 @@ OPENAI_MAX_TOKENS = env_int("OPENAI_MAX_TOKENS", 400)
 # /readyz also asks the model endpoint (GET /models): wherever the chat must answer, a dead
 # model means not ready. The test suite turns it off: it runs fake models per test.
 LLM_READINESS_CHECK = env_bool("LLM_READINESS_CHECK", True)
-# What `manage.py serve_local_model` serves at OPENAI_BASE_URL, as `make run` does when no
+# What `python -m devstack.localmodel` serves at OPENAI_BASE_URL, as `make run` does when no
 # OPENAI_BASE_URL is given: qwen2.5-1.5b, qwen2.5-0.5b (faster, weaker) or smollm2-135m
-# (fastest, for plumbing only). See chat/localmodel.py.
+# (fastest, for plumbing only). See devstack/localmodel.py.
 LOCAL_MODEL = env_str("LOCAL_MODEL", "qwen2.5-1.5b")
 # Offer the model function-calling tools (flight search, flight status, hotel search, my
 # bookings, policy search) beside the context every turn gets. For models that use tools

@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth.models import User
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from harness.worlds import DemoWorld, load_demo_world
 from profiles.services import DEMO_EMAIL, demo_profile_link
 from tests.chat.fake_llm import FakeLLM
-from tests.worlds import DemoWorld, load_demo_world
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

@@ -12,11 +12,11 @@ from django.db import transaction
 from chat.context import turn_context
 from chat.models import Conversation, Turn
 from chat.prompts import NOT_LINKED, turn_messages
+from harness.worlds import DemoWorld
 from knowledge.pipeline import chunks_embed_pending
 from knowledge.streams import documents_apply
 from tests.chat.conftest import NOW
 from tests.factories import as_change
-from tests.worlds import DemoWorld
 from travelbot.streams import contract
 from travelbot.streams.envelope import make_change
 

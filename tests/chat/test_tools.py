@@ -12,9 +12,9 @@ from django.contrib.auth.models import User
 
 from chat.context import TurnContext, turn_context
 from chat.tools import tool_run
+from harness.worlds import DemoWorld
 from inventory.models import Flight, Hotel, HotelRate
 from tests.chat.conftest import NOW
-from tests.worlds import DemoWorld
 
 pytestmark = pytest.mark.django_db
 

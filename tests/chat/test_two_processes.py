@@ -23,8 +23,8 @@ from django.test import Client
 from websockets.asyncio.client import ClientConnection, connect
 
 from chat.models import Turn
+from harness.stack import free_port
 from tests.chat.fake_llm import FakeLLM
-from travelbot.devstack.services import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]

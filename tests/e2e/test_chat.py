@@ -18,13 +18,13 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from accounts.roles import TRAVELLERS_GROUP
 from chat.models import Rating, Turn
+from harness.stack import free_port
+from harness.worlds import load_demo_world
 from knowledge.pipeline import chunks_embed_pending
 from profiles.services import demo_profile_link
 from tests.chat.fake_llm import FakeLLM
 from tests.chat.test_context import publish_document
 from tests.e2e.test_signup_flow import SCREENSHOTS, _chromium
-from tests.worlds import load_demo_world
-from travelbot.devstack.services import free_port
 
 PASSWORD = "a-sturdy-passphrase-42"
 NOW = datetime.now(UTC)

@@ -29,10 +29,10 @@ from feedback.labels import SYSTEM as LABEL_SYSTEM
 from feedback.models import KpiWindow
 from feedback.streams import STREAMS
 from feedback.tasks import classify_comment
+from harness.streaming import RunnerThread, servers
 from tests.chat.fake_llm import FakeLLM
 from tests.e2e.test_chat import asgi_server  # noqa: F401 - the fixture
 from tests.e2e.test_signup_flow import SCREENSHOTS, _chromium
-from tests.streaming import RunnerThread, servers
 from travelbot.outbox import outbox_relay
 from travelbot.streams.kafka import create_topics
 

@@ -12,13 +12,13 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 
 from accounts.roles import KNOWLEDGE_ADMINS_GROUP, TRAVELLERS_GROUP
+from harness.worlds import load_demo_world
 from knowledge.models import Document
 from knowledge.pipeline import chunks_embed_pending
 from knowledge.streams import documents_apply
 from profiles.models import ProfileLink
 from simulator.customers import DEMO_MEMBER_ID
 from tests.e2e.test_signup_flow import SCREENSHOTS, _chromium
-from tests.worlds import load_demo_world
 from travelbot.models import OutboxMessage
 from travelbot.streams import contract
 from travelbot.streams.envelope import decode_change

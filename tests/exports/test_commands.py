@@ -17,8 +17,8 @@ from django.core.management import CommandError, call_command
 from pyarrow import fs
 from pytest_django.fixtures import Settings
 
+from harness.stack import free_port
 from tests.exports.conftest import CANARIES, COMMENT, QUESTION, rated_turn, traveller
-from travelbot.devstack.services import free_port
 
 pytestmark = pytest.mark.django_db
 

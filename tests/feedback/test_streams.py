@@ -7,8 +7,7 @@ import json
 import pytest
 
 from feedback.streams import STREAMS
-from tests.feedback.events import T0, contract_json, counts_at, rating_event, turn_event
-from tests.streaming import (
+from harness.streaming import (
     RunnerThread,
     committed_offsets,
     isolated,
@@ -17,6 +16,7 @@ from tests.streaming import (
     read_topic,
     wait_until,
 )
+from tests.feedback.events import T0, contract_json, counts_at, rating_event, turn_event
 from travelbot.models import DeadLetter
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from harness.streaming import RunnerThread, isolated, publish, publish_raw, wait_until
 from profiles.models import IdentityNode
 from profiles.streams import STREAMS
 from tests.factories import booking_row, customer_row, member_row
-from tests.streaming import RunnerThread, isolated, publish, publish_raw, wait_until
 from travelbot.models import DeadLetter
 from travelbot.streams.envelope import make_change
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from harness.worlds import apply_all, decoded
 from profiles.identifiers import EMAIL, Identifier
 from profiles.models import DataQualityFinding, IdentityNode
 from profiles.selectors import profile_find, profile_get
@@ -21,7 +22,6 @@ from simulator.customers import (
     customer_snapshot,
 )
 from simulator.world import WorldSpec, generate_world
-from tests.worlds import apply_all, decoded
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 SPEC = WorldSpec(days=20, routes=60, cities=6, hotels_per_city=(2, 3))

@@ -12,12 +12,12 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+from harness.streaming import read_topic, servers
 from inventory.streams import STREAMS
 from simulator.changes import INVENTORY_TOPICS, Faults
 from simulator.options import SimulatorOptions
 from simulator.publisher import publish_snapshot, run_changes
 from simulator.world import World, WorldSpec, generate_world
-from tests.streaming import read_topic, servers
 from travelbot.streams.envelope import PoisonRecord
 from travelbot.streams.kafka import create_topics, make_producer, make_raw_producer
 from travelbot.streams.registry import StreamSpec

@@ -19,10 +19,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 from pytest_django.fixtures import Settings
 
-from inventory.models import Flight
-from tests.factories import envelope, flight_row
-from tests.stack_plugin import METRICS_TOKEN
-from tests.streaming import (
+from devstack.servers import KafkaBroker
+from harness.pytest_plugin import METRICS_TOKEN
+from harness.streaming import (
     SupervisorThread,
     committed_offsets,
     publish,
@@ -31,8 +30,9 @@ from tests.streaming import (
     runtime_config,
     wait_until,
 )
+from inventory.models import Flight
+from tests.factories import envelope, flight_row
 from tests.travelbot.test_reliability import Message, expected_state, flight_history, visible_state
-from travelbot.devstack.services import KafkaBroker
 from travelbot.models import DeadLetter, StreamFailure, StreamState
 from travelbot.streams.kafka import create_topics
 from travelbot.streams.registry import BatchResult, StreamSpec, stream_named

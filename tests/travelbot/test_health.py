@@ -7,8 +7,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from harness.stack import free_port
 from tests.chat.fake_llm import FakeLLM
-from travelbot.devstack.services import free_port
 
 pytestmark = pytest.mark.django_db
 

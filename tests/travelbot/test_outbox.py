@@ -6,13 +6,13 @@ import pytest
 from kafka.errors import KafkaError
 from pytest_django.fixtures import Settings
 
+from devstack.servers import KafkaBroker
+from harness.streaming import RunnerThread, read_topic, runtime_config, wait_until
 from knowledge.models import Chunk
 from knowledge.pipeline import chunks_embed_pending
 from knowledge.selectors import chunks_search
 from knowledge.services import DocumentInput, document_save
 from knowledge.streams import STREAMS as KNOWLEDGE_STREAMS
-from tests.streaming import RunnerThread, read_topic, runtime_config, wait_until
-from travelbot.devstack.services import KafkaBroker
 from travelbot.models import OutboxMessage
 from travelbot.outbox import outbox_relay
 from travelbot.streams.kafka import create_topics

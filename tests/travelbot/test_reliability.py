@@ -17,11 +17,11 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from devstack.stack import Infrastructure
+from harness.streaming import committed_offsets, publish, servers, wait_until
 from inventory.models import Flight
 from inventory.streams import STREAMS
 from tests.factories import envelope, flight_row
-from tests.streaming import committed_offsets, publish, servers, wait_until
-from travelbot.devstack.stack import Infrastructure
 from travelbot.models import StreamBatch
 from travelbot.streams.kafka import create_topics
 

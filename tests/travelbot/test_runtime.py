@@ -9,10 +9,7 @@ from typing import Any
 import pytest
 from django.db.utils import OperationalError
 
-from inventory.models import Flight
-from inventory.streams import STREAMS
-from tests.factories import envelope, flight_row
-from tests.streaming import (
+from harness.streaming import (
     RunnerThread,
     committed_offsets,
     isolated,
@@ -22,6 +19,9 @@ from tests.streaming import (
     runtime_config,
     wait_until,
 )
+from inventory.models import Flight
+from inventory.streams import STREAMS
+from tests.factories import envelope, flight_row
 from travelbot.models import DeadLetter, StreamBatch, StreamOffset, StreamState
 from travelbot.streams.registry import BatchResult, StreamSpec
 from travelbot.streams.runtime import StreamHalted

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from pytest_django.fixtures import Settings
 
-from tests.streaming import (
+from harness.streaming import (
     SupervisorThread,
     committed_offsets,
     publish,

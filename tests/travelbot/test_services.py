@@ -9,8 +9,8 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from kafka.consumer.fetcher import ConsumerRecord
 
+from harness.streaming import isolated, read_topic
 from inventory.streams import STREAMS
-from tests.streaming import isolated, read_topic
 from travelbot.models import DeadLetter, StreamBatch, StreamState
 from travelbot.services import (
     dead_letters_replay,

@@ -18,9 +18,7 @@ from django.core.management import call_command
 from django.test import Client
 from pytest_django.fixtures import Settings
 
-from inventory.models import Flight
-from tests.factories import envelope, flight_row
-from tests.streaming import (
+from harness.streaming import (
     SupervisorThread,
     committed_offsets,
     publish,
@@ -29,6 +27,8 @@ from tests.streaming import (
     servers,
     wait_until,
 )
+from inventory.models import Flight
+from tests.factories import envelope, flight_row
 from travelbot.models import DeadLetter, RunnerHeartbeat, StreamFailure, StreamState
 from travelbot.selectors import streams_down
 from travelbot.streams.kafka import create_topics

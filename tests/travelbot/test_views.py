@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from tests.stack_plugin import METRICS_TOKEN
+from harness.pytest_plugin import METRICS_TOKEN
 from travelbot.models import LATENCY_BUCKETS_MS, DeadLetter, StreamState
 from travelbot.services import stream_batch_record, stream_halt_record
 from travelbot.streams.kafka import create_topics

@@ -1,4 +1,4 @@
-"""Helpers for tests that run the stream runtime against the real broker."""
+"""Helpers for tests and benchmarks that run the stream runtime against the real broker."""
 
 from __future__ import annotations
 

@@ -26,16 +26,16 @@ from pathlib import Path
 from types import FrameType
 
 from accounts.demo import DEMO_ACCOUNTS
-from chat.localmodel import endpoint_address
-from travelbot.devstack.services import (
+from devstack.localmodel import endpoint_address
+from devstack.servers import (
     StackError,
     reachable_by,
     require_free_port,
     stop_process,
 )
-from travelbot.devstack.stack import Infrastructure
+from devstack.stack import Infrastructure
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 # A process that ran this long before exiting starts again at once; quicker exits back off.
 STABLE_AFTER_S = 60.0
 BACKOFF_MAX_S = 30.0
@@ -208,7 +208,7 @@ def app_commands(options: Options) -> dict[str, list[str]]:
     if options.serve_model:
         # First, as it takes longest to be ready; --install covers a LOCAL_MODEL other than
         # the default that `make local-model` installs.
-        commands["model"] = [python, "manage.py", "serve_local_model", "--install"]
+        commands["model"] = [python, "-m", "devstack.localmodel", "--install"]
     commands |= {
         "web": [
             python,
@@ -302,11 +302,11 @@ def run(options: Options) -> int:
         kafka_bootstrap=",".join(defaults.KAFKA_BOOTSTRAP_SERVERS),
     )
     infra.require_free_ports()
-    require_free_port(options.web_port, service="The web server", variable="WEB_PORT")
+    require_free_port(options.web_port, server="The web server", variable="WEB_PORT")
     if options.serve_model:
         require_free_port(
             endpoint_address(defaults.OPENAI_BASE_URL)[1],
-            service="The local model",
+            server="The local model",
             variable="OPENAI_BASE_URL",
         )
     log_dir = options.data_root / "log"

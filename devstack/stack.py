@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from travelbot.devstack.services import (
+from devstack.servers import (
     KafkaBroker,
     Postgres,
     Redis,
     StackError,
-    free_port,
     require_free_port,
 )
 
@@ -57,18 +55,6 @@ class Infrastructure:
             kafka=KafkaBroker(data_root=data_root / "kafka", port=int(kafka_port or 9092)),
         )
 
-    @classmethod
-    def throwaway(cls, *, prefix: str) -> Infrastructure:
-        """A stack on free ports in a new temporary directory (tests, benchmarks)."""
-        data_root = Path(tempfile.mkdtemp(prefix=prefix))
-        data_root.chmod(0o755)  # PostgreSQL runs as an unprivileged user when we are root
-        return cls.from_urls(
-            data_root=data_root,
-            database_url=f"postgres://postgres@127.0.0.1:{free_port()}/travelbot",
-            redis_url=f"redis://127.0.0.1:{free_port()}/0",
-            kafka_bootstrap=f"127.0.0.1:{free_port()}",
-        )
-
     @property
     def data_root(self) -> Path:
         return self.redis.data_root.parent
@@ -93,24 +79,24 @@ class Infrastructure:
 
     def require_free_ports(self) -> None:
         """Fail before starting anything, so a taken port leaves nothing half-started."""
-        require_free_port(self.postgres.port, service="PostgreSQL", variable="DATABASE_URL")
-        require_free_port(self.redis.port, service="Redis", variable="REDIS_URL")
+        require_free_port(self.postgres.port, server="PostgreSQL", variable="DATABASE_URL")
+        require_free_port(self.redis.port, server="Redis", variable="REDIS_URL")
         require_free_port(
-            self.kafka.port, service="Kafka broker", variable="KAFKA_BOOTSTRAP_SERVERS"
+            self.kafka.port, server="Kafka broker", variable="KAFKA_BOOTSTRAP_SERVERS"
         )
 
     def start(self) -> None:
         self.require_free_ports()
         started: list[Postgres | Redis | KafkaBroker] = []
         try:
-            for service in (self.postgres, self.redis, self.kafka):
-                service.start()
-                started.append(service)
+            for server in (self.postgres, self.redis, self.kafka):
+                server.start()
+                started.append(server)
         except BaseException:
-            for service in reversed(started):
-                service.stop()
+            for server in reversed(started):
+                server.stop()
             raise
 
     def stop(self) -> None:
-        for service in (self.kafka, self.redis, self.postgres):
-            service.stop()
+        for server in (self.kafka, self.redis, self.postgres):
+            server.stop()

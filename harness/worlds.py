@@ -1,5 +1,5 @@
 """A small simulated world applied straight through the stream handlers: inventory and the
-customer systems, with the demo traveller. For chat and browser tests."""
+customer systems, with the demo traveller. For chat and browser tests and the chat benchmark."""
 
 from __future__ import annotations
 

@@ -1,28 +1,21 @@
 """Starts real PostgreSQL+pgvector, the Kafka-protocol broker and Redis on free ports.
 
-Loaded with `-p tests.stack_plugin` (see pyproject.toml) so the servers are up and
+Loaded with `-p harness.pytest_plugin` (see pyproject.toml) so the servers are up and
 the environment points at them before pytest-django imports the settings.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 import secrets
-import shutil
 
 import pytest
 
-from travelbot.devstack.stack import Infrastructure
+from devstack.stack import Infrastructure
+from harness.stack import start_throwaway_stack
 
 _stack: Infrastructure | None = None
 METRICS_TOKEN = secrets.token_urlsafe(24)
-
-
-def _stop_stack() -> None:
-    if _stack is not None:
-        _stack.stop()
-        shutil.rmtree(_stack.data_root, ignore_errors=True)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -30,9 +23,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     global _stack
     if early_config.getoption("help", False) or early_config.getoption("version", 0):
         return
-    _stack = Infrastructure.throwaway(prefix="travelbot-test-")
-    atexit.register(_stop_stack)  # also cleans up after a failed start
-    _stack.start()
+    _stack = start_throwaway_stack(prefix="travelbot-test-")
     os.environ.update(
         {
             **_stack.environment(),

