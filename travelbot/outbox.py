@@ -13,7 +13,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import transaction
@@ -24,6 +24,7 @@ from kafka.errors import KafkaError
 
 from travelbot.models import OutboxMessage
 from travelbot.streams.kafka import encode_json, make_raw_producer, produce_checked
+from travelbot.timefmt import iso_z
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -116,6 +117,15 @@ class OutboxBacklog:
     pending: int
     oldest: datetime | None
     last_error: str
+
+    card_template: ClassVar[str] = "travelbot/_pipeline_outbox.html"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "pending": self.pending,
+            "oldest": iso_z(self.oldest) if self.oldest else None,
+            "last_error": self.last_error or None,
+        }
 
 
 def outbox_backlog() -> OutboxBacklog:
