@@ -24,7 +24,6 @@ from exports.selectors import (
     watermark_get,
 )
 from exports.writers import jsonl_write, parquet_write
-from profiles.privacy import Erasure
 
 logger = logging.getLogger(__name__)
 
@@ -148,9 +147,3 @@ def _finish(run: ExportRun, *, status: str, error: str = "") -> ExportRun:
             defaults={"exported_through": run.until, "run": run},
         )
     return run
-
-
-def export_consent_erase(erasure: Erasure) -> int:
-    """Erasure hook: the erased travellers' consent (the chat erases what they said)."""
-    consents, _ = ExportConsent.objects.filter(user_id__in=erasure.user_ids).delete()
-    return consents
