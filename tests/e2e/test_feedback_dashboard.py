@@ -40,7 +40,7 @@ PASSWORD = "a-sturdy-passphrase-42"
 
 
 class OutboxRelayThread:
-    """Relays the outbox as the Celery worker does after each commit (relay_outbox.delay())."""
+    """Relays the outbox as the Celery worker does after each commit."""
 
     def __init__(self) -> None:
         self.stopped = threading.Event()
