@@ -4,7 +4,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from accounts.roles import Role, user_roles
+from travelbot.roles import Role, user_roles
 
 
 def roles(request: HttpRequest) -> dict[str, object]:

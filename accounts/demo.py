@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from accounts.roles import KNOWLEDGE_ADMINS_GROUP, TRAVELLERS_GROUP, Role
+from travelbot.roles import KNOWLEDGE_ADMINS_GROUP, TRAVELLERS_GROUP, Role
 
 
 @dataclass(frozen=True, kw_only=True)

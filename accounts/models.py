@@ -1,4 +1,4 @@
 """No models of its own: accounts are Django's `auth.User`; roles are groups and flags.
 
-See `accounts.roles` for how a user's roles are derived.
+See `travelbot.roles` for how a user's roles are derived.
 """

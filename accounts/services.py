@@ -5,7 +5,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
 from accounts.demo import DEMO_ACCOUNTS, DemoAccount
-from accounts.roles import TRAVELLERS_GROUP
+from travelbot.roles import TRAVELLERS_GROUP
 
 
 def _group(*, name: str) -> Group:

@@ -12,3 +12,6 @@ def chat_data_erase(erasure: Erasure) -> int:
     ratings, _ = Rating.objects.filter(user_id__in=erasure.user_ids).delete()
     conversations, _ = Conversation.objects.filter(user_id__in=erasure.user_ids).delete()
     return ratings + conversations
+
+
+ERASURE_HOOK = chat_data_erase

@@ -21,7 +21,6 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.access import signed_in, staff_page
 from chat.models import Turn
 from chat.selectors import conversation_turns, conversations_of
 from chat.services import (
@@ -34,6 +33,7 @@ from chat.services import (
     turn_run,
     turns_abandoned_close,
 )
+from travelbot.access import signed_in, staff_page
 
 
 @login_required

@@ -24,7 +24,7 @@ from exports.selectors import (
     watermark_get,
 )
 from exports.writers import jsonl_write, parquet_write
-from profiles.privacy import Erasure
+from travelbot.enqueue import task_send_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ WRITERS: dict[str, Callable[..., list[str]]] = {
     ExportFormat.PARQUET: parquet_write,
 }
 PROGRESS_EVERY = 200
+EXPORT_RUN_TASK = "exports.tasks.export_run"
 
 
 def consent_set(*, user: User, granted: bool) -> ExportConsent:
@@ -51,10 +52,8 @@ def export_create(*, format: str, to: str, by: User | None = None) -> ExportRun:
 
 def export_start(*, format: str, to: str, by: User | None = None) -> ExportRun:
     """Queue a run for a worker, once the run's row is committed."""
-    from exports.tasks import export_run_task
-
     run = export_create(format=format, to=to, by=by)
-    transaction.on_commit(lambda: export_run_task.delay(str(run.id)))
+    task_send_on_commit(EXPORT_RUN_TASK, args=[str(run.id)])
     return run
 
 
@@ -148,9 +147,3 @@ def _finish(run: ExportRun, *, status: str, error: str = "") -> ExportRun:
             defaults={"exported_through": run.until, "run": run},
         )
     return run
-
-
-def export_consent_erase(erasure: Erasure) -> int:
-    """Erasure hook: the erased travellers' consent (the chat erases what they said)."""
-    consents, _ = ExportConsent.objects.filter(user_id__in=erasure.user_ids).delete()
-    return consents

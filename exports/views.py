@@ -9,11 +9,11 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.access import signed_in, staff_page
 from exports.forms import ExportForm
 from exports.models import ExportRun
 from exports.selectors import export_download_path, export_runs_recent
 from exports.services import export_start
+from travelbot.access import signed_in, staff_page
 
 
 @staff_page

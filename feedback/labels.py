@@ -9,20 +9,19 @@ comes back is checked against the fixed lists before it is stored.
 from __future__ import annotations
 
 import json
-import logging
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from openai import OpenAI, OpenAIError
 
 from chat.models import Rating
 from feedback.models import CommentLabel
+from travelbot.enqueue import task_send_on_commit
 
-logger = logging.getLogger(__name__)
+CLASSIFY_COMMENT_TASK = "feedback.tasks.classify_comment"
 # Enough for the task's backoff (2, 4, 8 s) to ride out a model restart.
 MAX_RETRIES = 3
 MAX_ERROR_CHARS = 500
@@ -64,7 +63,8 @@ def comment_label_queue(*, rating: Rating) -> None:
             comment=rating.comment, status=CommentLabel.Status.PENDING, attempts=0, error=""
         )
     rating_id = rating.pk
-    transaction.on_commit(lambda: _classify_soon(rating_id))
+    # If the broker cannot take it, the label waits, pending, for the periodic requeue.
+    task_send_on_commit(CLASSIFY_COMMENT_TASK, args=[rating_id])
 
 
 def comment_labels_stale(*, older_than: timedelta = STALE_AFTER, limit: int = 500) -> list[int]:
@@ -73,15 +73,6 @@ def comment_labels_stale(*, older_than: timedelta = STALE_AFTER, limit: int = 50
     cutoff = timezone.now() - older_than
     stale = CommentLabel.objects.filter(status=CommentLabel.Status.PENDING, updated_at__lt=cutoff)
     return list(stale.order_by("updated_at").values_list("pk", flat=True)[:limit])
-
-
-def _classify_soon(rating_id: int) -> None:
-    from feedback.tasks import classify_comment  # the tasks module imports this one
-
-    try:
-        classify_comment.delay(rating_id)
-    except Exception:  # noqa: BLE001 - the rating is saved; its label waits, pending
-        logger.warning("could not queue the classification of rating %s", rating_id, exc_info=True)
 
 
 def comment_label_classify(*, rating_id: int, last_attempt: bool) -> CommentLabel | None:

@@ -13,3 +13,6 @@ def feedback_comments_erase(erasure: Erasure) -> int:
     """Erasure hook: blank the erased travellers' comments in the ratings ledger."""
     users = [str(user_id) for user_id in erasure.user_ids]
     return RatingEvent.objects.filter(user_id__in=users).exclude(comment="").update(comment="")
+
+
+ERASURE_HOOK = feedback_comments_erase

@@ -5,18 +5,20 @@ from typing import Any
 from celery import Task, shared_task
 
 from feedback.labels import (
+    CLASSIFY_COMMENT_TASK,
     MAX_RETRIES,
     LabelError,
     comment_label_classify,
     comment_labels_stale,
 )
+from travelbot.enqueue import task_send_on_commit
 
 
 # Retried with backoff (2, 4, 8 s) while the model is unreachable or answers nonsense; the
 # last try records the label as failed with the reason, where staff see it.
 @shared_task(
     bind=True,
-    name="feedback.tasks.classify_comment",
+    name=CLASSIFY_COMMENT_TASK,
     autoretry_for=(LabelError,),
     retry_backoff=2,
     retry_backoff_max=60,
@@ -35,5 +37,5 @@ def classify_stale() -> int:
     """Periodic: queue again the labels whose task was never queued or was lost."""
     stale = comment_labels_stale()
     for rating_id in stale:
-        classify_comment.delay(rating_id)
+        task_send_on_commit(CLASSIFY_COMMENT_TASK, args=[rating_id])
     return len(stale)

@@ -8,10 +8,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.access import staff_api, staff_page
 from feedback import selectors
 from feedback.dashboard import dashboard_data, dashboard_query_parse
 from feedback.forms import KpiQueryError, kpi_query_parse
+from travelbot.access import staff_api, staff_page
 from travelbot.timefmt import iso_z
 
 

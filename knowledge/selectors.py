@@ -19,6 +19,7 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, ClassVar
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -27,6 +28,7 @@ from django.utils import timezone
 from knowledge.embeddings import configured_model_name
 from knowledge.models import Article, Document, EmbeddingFailure, Revision
 from knowledge.pipeline import active_model, chunks_pending, query_embedder
+from travelbot.timefmt import iso_z
 
 VECTOR_CANDIDATES = 40
 # Rarest question words are matched until their chunks add up to this many.
@@ -260,10 +262,24 @@ class EmbeddingStatus:
     pending_chunks: int
     last_failure: EmbeddingFailure | None
 
+    card_template: ClassVar[str] = "knowledge/_pipeline_embeddings.html"
+
     @property
     def failing(self) -> bool:
         """Chunks wait and the last attempt at them failed: the service is down."""
         return self.pending_chunks > 0 and self.last_failure is not None
+
+    def as_json(self) -> dict[str, Any]:
+        failure = self.last_failure
+        return {
+            "active_model": self.active_model,
+            "configured_model": self.configured_model,
+            "pending_chunks": self.pending_chunks,
+            "failing": self.failing,
+            "last_failure": None
+            if failure is None
+            else {"at": iso_z(failure.occurred_at), "error": failure.error},
+        }
 
 
 def embedding_status() -> EmbeddingStatus:
@@ -278,3 +294,7 @@ def embedding_status() -> EmbeddingStatus:
         # A failure older than the last complete run is history, not the state now.
         last_failure=last if pending else None,
     )
+
+
+# The stream-health page shows these beside the streams (found by the platform's discovery).
+PIPELINES = {"embeddings": embedding_status}

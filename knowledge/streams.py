@@ -9,23 +9,23 @@ searchable by their words at once and by meaning as soon as the embedding task h
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import msgspec
-from django.db import connection, transaction
+from django.db import connection
 
 from knowledge.markdown import chunks
 from knowledge.models import Article
 from knowledge.safety import scan
+from travelbot.enqueue import task_send_on_commit
 from travelbot.streams import contract
 from travelbot.streams.contract import DocumentRow
 from travelbot.streams.envelope import ChangeEvent
 from travelbot.streams.registry import BatchResult, cdc_stream
 from travelbot.streams.upsert import VersionedTable, latest_per_key, versioned_upsert
 
-logger = logging.getLogger(__name__)
 ARTICLES = VersionedTable.for_model(Article)
+EMBED_PENDING_TASK = "knowledge.tasks.embed_pending"
 
 
 def _article_values(row: DocumentRow) -> tuple[Any, ...]:
@@ -46,17 +46,9 @@ def documents_apply(events: list[ChangeEvent]) -> BatchResult:
     if changed:
         chunks_replace(changed)
         doc_ids = sorted({e.key for e in changed})
-        transaction.on_commit(lambda: _embed_soon(doc_ids))
+        # If the broker cannot take it, the periodic run embeds them instead.
+        task_send_on_commit(EMBED_PENDING_TASK, kwargs={"doc_ids": doc_ids})
     return result
-
-
-def _embed_soon(doc_ids: list[str]) -> None:
-    from knowledge.tasks import embed_pending  # the tasks module imports the pipeline
-
-    try:
-        embed_pending.delay(doc_ids=doc_ids)
-    except Exception:  # noqa: BLE001 - the periodic task embeds them instead
-        logger.warning("could not queue embedding; the periodic task will", exc_info=True)
 
 
 def chunks_replace(events: list[ChangeEvent]) -> None:

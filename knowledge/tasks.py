@@ -5,12 +5,13 @@ from celery.signals import worker_process_init
 
 from knowledge.embeddings import EmbeddingError, local_embedder
 from knowledge.pipeline import chunks_embed_pending
+from knowledge.streams import EMBED_PENDING_TASK
 
 
 # Retried with backoff (1, 2, 4 ... 60 s) for as long as the embedding service fails: the
 # chunks wait in the table, and every failure is recorded where staff see it.
 @shared_task(
-    name="knowledge.tasks.embed_pending",
+    name=EMBED_PENDING_TASK,
     autoretry_for=(EmbeddingError,),
     retry_backoff=1,
     retry_backoff_max=60,

@@ -14,7 +14,6 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from accounts.access import knowledge_admin_page, signed_in, staff_api
 from knowledge.forms import DocumentForm, SearchForm
 from knowledge.markdown import render as render_markdown
 from knowledge.models import Chunk, Document
@@ -27,6 +26,7 @@ from knowledge.selectors import (
     revisions_of,
 )
 from knowledge.services import document_delete, document_restore, document_save
+from travelbot.access import knowledge_admin_page, signed_in, staff_api
 from travelbot.selectors import stream_statuses
 from travelbot.timefmt import iso_z
 

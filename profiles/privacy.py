@@ -1,11 +1,11 @@
 """The right to be forgotten: erasure, suppressions by hashed identifier, held events.
 
 An erasure deletes a person's source records, identifiers and everything other apps keep
-about them (conversations...: apps register a hook), and records a suppression for each of
-their identifiers, hashed. Afterwards, an event carrying a suppressed identifier is dropped
-if it happened before the erasure (a replay must not bring the person back) and held if it
-happened after, until staff lift the suppression (the held events are then applied) or
-discard them.
+about them (conversations...: each app's `ERASURE_HOOK`), and records a suppression for
+each of their identifiers, hashed. Afterwards, an event carrying a suppressed identifier is
+dropped if it happened before the erasure (a replay must not bring the person back) and held
+if it happened after, until staff lift the suppression (the held events are then applied)
+or discard them.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from profiles.models import (
     Suppression,
 )
 from profiles.models import Identifier as IdentifierRow
+from travelbot.discovery import app_offers
 from travelbot.streams.envelope import ChangeEvent
 from travelbot.streams.upsert import ms_to_datetime
 
@@ -65,14 +66,12 @@ class Screened:
 
 
 ErasureHook = Callable[[Erasure], int]
-_hooks: list[ErasureHook] = []
 
 
-def erasure_hook_register(hook: ErasureHook) -> None:
-    """Apps that keep personal data register what erases it (called in the erasure's
-    transaction; returns how many rows it removed)."""
-    if hook not in _hooks:
-        _hooks.append(hook)
+def erasure_hooks() -> list[ErasureHook]:
+    """What erases the personal data other apps keep: the `ERASURE_HOOK` of their
+    `privacy.py` (called in the erasure's transaction; returns how many rows it removed)."""
+    return app_offers(module="privacy", attribute="ERASURE_HOOK")
 
 
 def events_screen(
@@ -173,7 +172,7 @@ def profile_erase(*, profile_id: str, by: User | AnonymousUser | None = None) ->
         )
         for i in identifiers
     )
-    for hook in _hooks:
+    for hook in erasure_hooks():
         hook(erasure)
     links.delete()
     emails = [i.value for i in identifiers if i.kind == EMAIL]

@@ -11,7 +11,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
-from accounts.access import signed_in, staff_api, staff_page
 from exports.selectors import consent_for_user
 from exports.services import consent_set
 from profiles.forms import EmailLinkForm, EraseForm, LoyaltyLinkForm, profile_query
@@ -33,6 +32,7 @@ from profiles.services import (
     profile_unlink,
     suppressions_lift,
 )
+from travelbot.access import signed_in, staff_api, staff_page
 
 
 @login_required

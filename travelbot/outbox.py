@@ -9,11 +9,10 @@ acknowledged it; consumers apply versions, so one published twice changes nothin
 from __future__ import annotations
 
 import atexit
-import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import transaction
@@ -22,11 +21,13 @@ from django.utils import timezone
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from travelbot.enqueue import task_send_on_commit
 from travelbot.models import OutboxMessage
 from travelbot.streams.kafka import encode_json, make_raw_producer, produce_checked
+from travelbot.timefmt import iso_z
 
-logger = logging.getLogger(__name__)
 BATCH = 500
+RELAY_OUTBOX_TASK = "travelbot.tasks.relay_outbox"
 
 
 def outbox_add(*, topic: str, key: dict[str, Any], value: dict[str, Any] | None) -> OutboxMessage:
@@ -34,17 +35,8 @@ def outbox_add(*, topic: str, key: dict[str, Any], value: dict[str, Any] | None)
     message = OutboxMessage.objects.create(
         topic=settings.KAFKA_TOPIC_PREFIX + topic, key=key, value=value
     )
-    transaction.on_commit(_relay_soon)
+    task_send_on_commit(RELAY_OUTBOX_TASK)  # the periodic relay publishes it if this fails
     return message
-
-
-def _relay_soon() -> None:
-    from travelbot.tasks import relay_outbox  # the tasks module imports this one
-
-    try:
-        relay_outbox.delay()
-    except Exception:  # noqa: BLE001 - the periodic relay publishes it instead
-        logger.warning("could not queue the outbox relay; the periodic relay will", exc_info=True)
 
 
 _producers: dict[tuple[str, ...], KafkaProducer] = {}
@@ -116,6 +108,15 @@ class OutboxBacklog:
     pending: int
     oldest: datetime | None
     last_error: str
+
+    card_template: ClassVar[str] = "travelbot/_pipeline_outbox.html"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "pending": self.pending,
+            "oldest": iso_z(self.oldest) if self.oldest else None,
+            "last_error": self.last_error or None,
+        }
 
 
 def outbox_backlog() -> OutboxBacklog:

@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Protocol
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from travelbot.discovery import app_offers
 from travelbot.models import (
     LATENCY_BUCKETS_MS,
     DeadLetter,
@@ -24,13 +25,9 @@ from travelbot.models import (
     StreamOffset,
     StreamState,
 )
-from travelbot.outbox import OutboxBacklog, outbox_backlog
+from travelbot.outbox import outbox_backlog
 from travelbot.streams.lag import LAG, LagSnapshot, TopicGroup
 from travelbot.streams.registry import StreamSpec, registered_streams
-from travelbot.timefmt import iso_z
-
-if TYPE_CHECKING:
-    from knowledge.selectors import EmbeddingStatus
 
 QUANTILES = (0.5, 0.95, 0.99)
 FLOWING_WITHIN = timedelta(minutes=1)
@@ -344,37 +341,24 @@ def _partition_lag(
     return PartitionLag(partition=partition, committed=done, end=end, lag=max(0, end - (done or 0)))
 
 
-@dataclass(frozen=True)
-class Pipelines:
-    """The non-stream parts data flows through: the outbox relay and the embedding queue."""
+class PipelineStatus(Protocol):
+    """A part data flows through besides the streams (the outbox relay, an app's work
+    queue), as the stream-health page shows it: a card from `card_template` (which reads
+    the status as `pipeline`) and, for the status API, `as_json()`."""
 
-    outbox: OutboxBacklog
-    embeddings: EmbeddingStatus
+    card_template: ClassVar[str]
 
-
-def pipelines_status() -> Pipelines:
-    # Imported here: knowledge builds on this app, not the other way round.
-    from knowledge.selectors import embedding_status
-
-    return Pipelines(outbox=outbox_backlog(), embeddings=embedding_status())
+    def as_json(self) -> dict[str, Any]: ...
 
 
-def pipelines_json(pipelines: Pipelines) -> dict[str, Any]:
-    outbox, embeddings = pipelines.outbox, pipelines.embeddings
-    failure = embeddings.last_failure
-    return {
-        "outbox": {
-            "pending": outbox.pending,
-            "oldest": iso_z(outbox.oldest) if outbox.oldest else None,
-            "last_error": outbox.last_error or None,
-        },
-        "embeddings": {
-            "active_model": embeddings.active_model,
-            "configured_model": embeddings.configured_model,
-            "pending_chunks": embeddings.pending_chunks,
-            "failing": embeddings.failing,
-            "last_failure": None
-            if failure is None
-            else {"at": iso_z(failure.occurred_at), "error": failure.error},
-        },
-    }
+def pipelines_status() -> dict[str, PipelineStatus]:
+    """The outbox relay, then the pipelines apps offer: `PIPELINES` in their `selectors.py`,
+    a reader of the status under each name."""
+    pipelines: dict[str, PipelineStatus] = {"outbox": outbox_backlog()}
+    for offered in app_offers(module="selectors", attribute="PIPELINES"):
+        pipelines.update({name: read() for name, read in offered.items()})
+    return pipelines
+
+
+def pipelines_json(pipelines: dict[str, PipelineStatus]) -> dict[str, Any]:
+    return {name: status.as_json() for name, status in pipelines.items()}

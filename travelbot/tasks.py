@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from travelbot.outbox import outbox_relay
+from travelbot.outbox import RELAY_OUTBOX_TASK, outbox_relay
 from travelbot.services import stream_stats_prune
 
 
@@ -11,7 +11,7 @@ def prune_stream_stats() -> int:
     return stream_stats_prune()
 
 
-@shared_task(name="travelbot.tasks.relay_outbox", ignore_result=True)
+@shared_task(name=RELAY_OUTBOX_TASK, ignore_result=True)
 def relay_outbox() -> int:
     """Publish what the outbox holds. A broker error leaves the messages pending (with the
     error, shown to staff) for the next run: the periodic one or the next commit's."""

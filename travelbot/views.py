@@ -9,11 +9,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from accounts.access import staff_api, staff_page
-from accounts.roles import user_is_staff
+from travelbot.access import staff_api, staff_page
 from travelbot.health import readiness
 from travelbot.metrics import prometheus_text, stream_status_json
 from travelbot.models import StreamState
+from travelbot.roles import user_is_staff
 from travelbot.selectors import pipelines_json, pipelines_status, stream_statuses
 from travelbot.services import (
     ReplayInProgress,

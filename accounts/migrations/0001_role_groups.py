@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db import migrations
 
-# Frozen copy of accounts.roles.ROLE_GROUPS: migrations must not import live code.
+# Frozen copy of travelbot.roles.ROLE_GROUPS: migrations must not import live code.
 ROLE_GROUPS = ("travellers", "knowledge-admins")
 
 

@@ -5,8 +5,8 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
-from accounts.roles import Role, user_roles
 from accounts.services import DEMO_ACCOUNTS, demo_users_ensure, user_sign_up
+from travelbot.roles import Role, user_roles
 
 PASSWORD = "a-sturdy-passphrase-42"
 

@@ -16,7 +16,6 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from accounts.roles import TRAVELLERS_GROUP
 from chat.models import Rating, Turn
 from harness.stack import free_port
 from harness.worlds import load_demo_world
@@ -25,6 +24,7 @@ from profiles.services import demo_profile_link
 from tests.chat.fake_llm import FakeLLM
 from tests.chat.test_context import publish_document
 from tests.e2e.test_signup_flow import SCREENSHOTS, _chromium
+from travelbot.roles import TRAVELLERS_GROUP
 
 PASSWORD = "a-sturdy-passphrase-42"
 NOW = datetime.now(UTC)

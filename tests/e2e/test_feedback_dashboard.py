@@ -23,7 +23,6 @@ from django.db import connection
 from kafka.errors import KafkaError
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from accounts.roles import TRAVELLERS_GROUP
 from chat.models import Rating
 from feedback.labels import SYSTEM as LABEL_SYSTEM
 from feedback.models import KpiWindow
@@ -34,13 +33,14 @@ from tests.chat.fake_llm import FakeLLM
 from tests.e2e.test_chat import asgi_server  # noqa: F401 - the fixture
 from tests.e2e.test_signup_flow import SCREENSHOTS, _chromium
 from travelbot.outbox import outbox_relay
+from travelbot.roles import TRAVELLERS_GROUP
 from travelbot.streams.kafka import create_topics
 
 PASSWORD = "a-sturdy-passphrase-42"
 
 
 class OutboxRelayThread:
-    """Relays the outbox as the Celery worker does after each commit (relay_outbox.delay())."""
+    """Relays the outbox as the Celery worker does after each commit."""
 
     def __init__(self) -> None:
         self.stopped = threading.Event()

@@ -11,7 +11,6 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
 
-from accounts.roles import KNOWLEDGE_ADMINS_GROUP, TRAVELLERS_GROUP
 from harness.worlds import load_demo_world
 from knowledge.models import Document
 from knowledge.pipeline import chunks_embed_pending
@@ -20,6 +19,7 @@ from profiles.models import ProfileLink
 from simulator.customers import DEMO_MEMBER_ID
 from tests.e2e.test_signup_flow import SCREENSHOTS, _chromium
 from travelbot.models import OutboxMessage
+from travelbot.roles import KNOWLEDGE_ADMINS_GROUP, TRAVELLERS_GROUP
 from travelbot.streams import contract
 from travelbot.streams.envelope import decode_change
 from travelbot.streams.kafka import encode_json

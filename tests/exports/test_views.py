@@ -12,8 +12,8 @@ from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks, Settings
 
 from exports.models import ExportConsent, ExportRun
 from exports.services import export_create, export_run
-from exports.tasks import export_run_task
 from tests.exports.conftest import rated_turn, traveller
+from travelbot.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +82,7 @@ def test_staff_start_an_export_that_a_worker_runs_and_see_it_done(
 ) -> None:
     rated_turn(traveller("bo"))
     queued: list[str] = []
-    monkeypatch.setattr(export_run_task, "delay", queued.append)
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args, kwargs: queued.extend(args))
     with django_capture_on_commit_callbacks(execute=True):
         response = staff.post("/staff/exports/start", {"format": "jsonl", "to": str(tmp_path)})
     run = ExportRun.objects.get()

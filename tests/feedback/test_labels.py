@@ -18,6 +18,7 @@ from feedback.models import CommentLabel
 from feedback.tasks import classify_comment, classify_stale
 from tests.chat.fake_llm import FakeLLM
 from tests.feedback.rated import rated_turn
+from travelbot.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
 LABEL = '{"sentiment": "negative", "topic": "baggage"}'
@@ -52,7 +53,7 @@ def test_a_rating_with_a_comment_is_queued_for_labelling_on_commit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     queued: list[int] = []
-    monkeypatch.setattr(classify_comment, "delay", queued.append)
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args, kwargs: queued.extend(args))
     rating = rated_turn(traveller)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         saved = rating_record(user=traveller, turn_id=rating.turn_id, rating=-1, comment="Too dear")
@@ -171,11 +172,16 @@ def test_a_failed_label_is_tried_again_when_the_comment_is_sent_again(
 
 
 def test_a_pending_label_nobody_works_on_is_queued_again(
-    traveller: User, monkeypatch: pytest.MonkeyPatch
+    traveller: User,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
     queued: list[int] = []
-    monkeypatch.setattr(classify_comment, "delay", queued.append)
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args, kwargs: queued.extend(args))
     lost, fresh = commented(traveller), commented(traveller, "Also slow")
     CommentLabel.objects.filter(pk=lost).update(updated_at=timezone.now() - timedelta(minutes=5))
-    assert classify_stale() == 1 and queued == [lost]
+    # The worker runs it outside a transaction, where tasks start at once; here, on "commit".
+    with django_capture_on_commit_callbacks(execute=True):
+        stale = classify_stale()
+    assert stale == 1 and queued == [lost]
     assert fresh not in queued

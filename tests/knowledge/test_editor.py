@@ -8,9 +8,9 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
-from accounts.roles import KNOWLEDGE_ADMINS_GROUP
 from knowledge.models import Document, Revision
 from travelbot.models import OutboxMessage
+from travelbot.roles import KNOWLEDGE_ADMINS_GROUP
 
 pytestmark = pytest.mark.django_db
 DOC = {

@@ -17,7 +17,7 @@ from profiles.models import (
     ProfileLink,
     Suppression,
 )
-from profiles.privacy import Erasure, erasure_hook_register, profile_erase
+from profiles.privacy import Erasure, profile_erase
 from profiles.services import suppressions_lift
 from profiles.streams import bookings_apply, customers_apply, members_apply
 from tests.factories import booking_row, customer_event, customer_row, member_row
@@ -52,7 +52,6 @@ def test_erasure_deletes_records_identifiers_links_and_keeps_only_hashes() -> No
 
 
 def test_other_apps_erase_what_they_keep_through_a_hook(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(privacy, "_hooks", [])
     ana()
     seen: list[Erasure] = []
 
@@ -60,7 +59,7 @@ def test_other_apps_erase_what_they_keep_through_a_hook(monkeypatch: pytest.Monk
         seen.append(erasure)
         return 0
 
-    erasure_hook_register(hook)
+    monkeypatch.setattr(privacy, "erasure_hooks", lambda: [hook])
     profile_erase(profile_id="crm:C-1001")
     assert [e.profile_id for e in seen] == ["crm:C-1001"]
     assert Identifier("member_id", "TB-100200300") in seen[0].identifiers

@@ -1,6 +1,6 @@
 """One registry of streams: topic, consumer group, decoder, handler and dead-letter topic.
 
-Each app declares `STREAMS` in its `streams.py`; the registry collects them.
+Each app declares `STREAMS` in its `streams.py`; the registry collects them by discovery.
 
 A handler receives the decoded events of one batch inside the batch's database transaction
 and may write to any tables it needs (set-based). It returns a `BatchResult`: how many rows
@@ -10,15 +10,14 @@ towards the poison ratio like records that fail to decode).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 
+from travelbot.discovery import app_offers
 from travelbot.streams.contract import CdcTopic, EventTopic
 from travelbot.streams.envelope import decode_change, decode_event
 from travelbot.streams.topics import dlq_topic
@@ -101,17 +100,11 @@ def event_stream(
 
 
 def registered_streams() -> dict[str, StreamSpec]:
-    streams: dict[str, StreamSpec] = {}
-    for config in apps.get_app_configs():
-        try:
-            module = importlib.import_module(f"{config.name}.streams")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{config.name}.streams":
-                raise
-            continue
-        for spec in getattr(module, "STREAMS", ()):
-            streams[spec.name] = spec
-    return streams
+    return {
+        spec.name: spec
+        for offered in app_offers(module="streams", attribute="STREAMS")
+        for spec in offered
+    }
 
 
 def stream_named(name: str) -> StreamSpec:

@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-CDC_TOPICS: tuple[str, ...] = (
-    "inventory.flights",
-    "inventory.fares",
-    "inventory.hotels",
-    "inventory.hotel_rates",
-    "crm.customers",
-    "loyalty.members",
-    "bookings.reservations",
-    "knowledge.documents",
-)
-EVENT_TOPICS: tuple[str, ...] = ("feedback.events", "chat.turns", "support.events")
-CONTRACT_TOPICS: tuple[str, ...] = CDC_TOPICS + EVENT_TOPICS
+from travelbot.streams.contract import TOPICS
 
 
 def dlq_topic(topic: str) -> str:
@@ -21,5 +10,6 @@ def dlq_topic(topic: str) -> str:
 
 
 def all_topics() -> list[str]:
-    """Contract topics and their dead-letter topics, in a stable order."""
-    return [name for topic in CONTRACT_TOPICS for name in (topic, dlq_topic(topic))]
+    """Contract topics (CDC, then events, as the contract lists them) and their dead-letter
+    topics, in a stable order."""
+    return [name for topic in TOPICS for name in (topic, dlq_topic(topic))]

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser, Group, User
 from pytest_django import DjangoAssertNumQueries
 
-from accounts.roles import Role, user_is_knowledge_admin, user_is_staff, user_roles
 from accounts.services import user_sign_up
+from travelbot.roles import Role, user_is_knowledge_admin, user_is_staff, user_roles
 
 
 @pytest.fixture

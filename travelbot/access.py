@@ -16,7 +16,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from accounts.roles import user_is_knowledge_admin, user_is_staff
+from travelbot.roles import user_is_knowledge_admin, user_is_staff
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 RoleCheck = Callable[[Any], bool]
