@@ -27,11 +27,12 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import _stack  # noqa: E402
+from travelbot.streams.contract import CABINS  # noqa: E402
 
 TARGET_P95_MS = 10.0
 PASSENGERS = (1, 2, 3, 4, 5, 6)
 PASSENGER_WEIGHTS = (50, 30, 8, 8, 2, 2)
-CABIN_CHOICES = (None, "economy", "premium", "business")
+CABIN_CHOICES = (None, *CABINS)
 CABIN_WEIGHTS = (25, 50, 10, 15)
 
 
