@@ -15,8 +15,9 @@ from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from travelbot.histogram import percentile_bucket
 from travelbot.models import (
-    LATENCY_BUCKETS_MS,
+    STREAM_LATENCY,
     DeadLetter,
     RunnerHeartbeat,
     StreamBatch,
@@ -205,7 +206,7 @@ def _fill_progress(statuses: dict[str, StreamStatus], *, now: datetime) -> None:
 def _fill_latency(statuses: dict[str, StreamStatus], *, since: datetime) -> None:
     histograms = latency_histograms(since=since)
     for name, status in statuses.items():
-        histogram = histograms.get(name, [0] * (len(LATENCY_BUCKETS_MS) + 1))
+        histogram = histograms.get(name) or STREAM_LATENCY.empty()
         status.latency_samples = sum(histogram)
         status.latency_ms = {
             f"p{round(q * 100)}": histogram_quantile(histogram, q) for q in QUANTILES
@@ -222,27 +223,16 @@ def latency_histograms(*, since: datetime) -> dict[str, list[int]]:
             [since],
         )
         rows = cursor.fetchall()
-    sums: dict[str, list[int]] = defaultdict(lambda: [0] * (len(LATENCY_BUCKETS_MS) + 1))
+    sums: dict[str, list[int]] = defaultdict(STREAM_LATENCY.empty)
     for stream, index, count in rows:
         sums[stream][int(index) - 1] = int(count)
     return dict(sums)
 
 
 def histogram_quantile(counts: list[int], quantile: float) -> float | None:
-    """The upper bound (ms) of the bucket holding the quantile; inf past the last bucket."""
-    total = sum(counts)
-    if total == 0:
-        return None
-    rank, seen = quantile * total, 0
-    for index, count in enumerate(counts):
-        seen += count
-        if seen >= rank and count:
-            return (
-                float(LATENCY_BUCKETS_MS[index])
-                if index < len(LATENCY_BUCKETS_MS)
-                else float("inf")
-            )
-    return float("inf")
+    """The last whole ms of the bucket holding the quantile; inf past the last bucket."""
+    bucket = percentile_bucket(counts, quantile)
+    return None if bucket is None else STREAM_LATENCY.last_whole_ms(bucket)
 
 
 def _fill_dead_letter_counts(statuses: dict[str, StreamStatus]) -> None:
