@@ -127,14 +127,13 @@ def count_queries(queries: list[dict[str, Any]]) -> tuple[Counter[int], list[str
 
 
 def explain(sqls: list[str]) -> list[str]:
-    from django.db import connection
+    from psycopg.rows import scalar_row
 
-    plans = []
-    with connection.cursor() as cursor:
-        for sql in sqls:
-            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
-            plans.append("\n".join(row[0] for row in cursor.fetchall()))
-    return plans
+    from travelbot.sql import fetch_all
+
+    return [
+        "\n".join(fetch_all(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", row=scalar_row)) for sql in sqls
+    ]
 
 
 def figures(timings: list[float]) -> dict[str, float]:

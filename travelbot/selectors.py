@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from psycopg.rows import dict_row
 
 from travelbot.histogram import percentile_bucket
 from travelbot.models import (
@@ -26,6 +26,7 @@ from travelbot.models import (
     StreamState,
 )
 from travelbot.outbox import OutboxBacklog, outbox_backlog
+from travelbot.sql import fetch_all
 from travelbot.streams.lag import LAG, LagSnapshot, TopicGroup
 from travelbot.streams.registry import StreamSpec, registered_streams
 from travelbot.timefmt import iso_z
@@ -215,17 +216,16 @@ def _fill_latency(statuses: dict[str, StreamStatus], *, since: datetime) -> None
 
 def latency_histograms(*, since: datetime) -> dict[str, list[int]]:
     """Element-wise sums of every stream's batch latency histograms, in one statement."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT b.stream, h.i, sum(h.c) FROM travelbot_streambatch b, "
-            "unnest(b.latency_histogram) WITH ORDINALITY AS h(c, i) "
-            "WHERE b.committed_at >= %s GROUP BY b.stream, h.i",
-            [since],
-        )
-        rows = cursor.fetchall()
+    rows = fetch_all(
+        "SELECT b.stream, h.i AS position, sum(h.c) AS count FROM travelbot_streambatch b, "
+        "unnest(b.latency_histogram) WITH ORDINALITY AS h(c, i) "
+        "WHERE b.committed_at >= %s GROUP BY b.stream, h.i",
+        [since],
+        row=dict_row,
+    )
     sums: dict[str, list[int]] = defaultdict(STREAM_LATENCY.empty)
-    for stream, index, count in rows:
-        sums[stream][int(index) - 1] = int(count)
+    for row in rows:  # positions count from 1
+        sums[row["stream"]][int(row["position"]) - 1] = int(row["count"])
     return dict(sums)
 
 
