@@ -156,11 +156,9 @@ def machine() -> dict[str, Any]:
     }
     info["libraries"] = _libraries()
     if _django_ready:
-        from django.db import connection
+        from travelbot.sql import fetch_value
 
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            info["postgres"] = cursor.fetchone()[0]
+        info["postgres"] = fetch_value("SHOW server_version")
     return info
 
 
@@ -306,11 +304,9 @@ def _postmaster_pid() -> int | None:
     if not _django_ready:
         return None
     # A stack started elsewhere (run_all.py): our backend's parent is the postmaster.
-    from django.db import connection
+    from travelbot.sql import fetch_value
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        backend = int(cursor.fetchone()[0])
+    backend = int(fetch_value("SELECT pg_backend_pid()"))
     try:
         return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):

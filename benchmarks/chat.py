@@ -43,6 +43,7 @@ if __package__ in (None, ""):
 
 from benchmarks import _stack  # noqa: E402
 from harness.stack import free_port  # noqa: E402
+from travelbot.streams.contract import CABINS  # noqa: E402
 
 EVAL = Path(__file__).with_name("knowledge_eval.jsonl")
 TARGET_SHARE = 0.9
@@ -257,7 +258,7 @@ class QuestionMaker:
         out: list[Question] = []
         while len(out) < count:
             o, d, w, flights = self._route()
-            cabin = self.rng.choice(("economy", "premium", "business"))
+            cabin = self.rng.choice(CABINS)
             fares = {
                 self.cheapest[(f.flight_id, cabin)].fare_id
                 for f in flights

@@ -27,11 +27,12 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import _stack  # noqa: E402
+from travelbot.streams.contract import CABINS  # noqa: E402
 
 TARGET_P95_MS = 10.0
 PASSENGERS = (1, 2, 3, 4, 5, 6)
 PASSENGER_WEIGHTS = (50, 30, 8, 8, 2, 2)
-CABIN_CHOICES = (None, "economy", "premium", "business")
+CABIN_CHOICES = (None, *CABINS)
 CABIN_WEIGHTS = (25, 50, 10, 15)
 
 
@@ -126,14 +127,13 @@ def count_queries(queries: list[dict[str, Any]]) -> tuple[Counter[int], list[str
 
 
 def explain(sqls: list[str]) -> list[str]:
-    from django.db import connection
+    from psycopg.rows import scalar_row
 
-    plans = []
-    with connection.cursor() as cursor:
-        for sql in sqls:
-            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
-            plans.append("\n".join(row[0] for row in cursor.fetchall()))
-    return plans
+    from travelbot.sql import fetch_all
+
+    return [
+        "\n".join(fetch_all(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", row=scalar_row)) for sql in sqls
+    ]
 
 
 def figures(timings: list[float]) -> dict[str, float]:

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from benchmarks._runners import BenchRunner, RunnerThreads, isolated, runtime_config, servers
     from inventory.streams import STREAMS
     from simulator.world import WorldSpec, generate_world
-    from travelbot.models import LATENCY_BUCKETS_MS
+    from travelbot.models import STREAM_LATENCY
     from travelbot.selectors import histogram_quantile, latency_histograms
 
     begun = time.monotonic()
@@ -172,9 +172,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ]
 
     since = datetime.fromtimestamp(measure_start_ms / 1000, UTC)
-    histogram = [0] * (len(LATENCY_BUCKETS_MS) + 1)
+    histogram = STREAM_LATENCY.empty()
     for spec in specs.values():
-        counts = latency_histograms(since=since).get(spec.name, [0] * (len(LATENCY_BUCKETS_MS) + 1))
+        counts = latency_histograms(since=since).get(spec.name) or STREAM_LATENCY.empty()
         histogram = [a + b for a, b in zip(histogram, counts, strict=True)]
     runtime = {f"p{round(q * 100)}": histogram_quantile(histogram, q) for q in QUANTILES}
     runtime["samples"] = sum(histogram)

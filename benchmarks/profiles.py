@@ -445,11 +445,9 @@ def _servers() -> list[str]:
 
 
 def _count(table: str) -> int:
-    from django.db import connection
+    from travelbot.sql import fetch_value
 
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {table}")
-        return int(cursor.fetchone()[0])
+    return int(fetch_value(f"SELECT count(*) FROM {table}"))
 
 
 def _truncate_profiles() -> None:

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from functools import cache
 
 from inventory.geography import AIRPORTS, CARRIER_HUBS, CITIES
+from travelbot.streams.contract import CABINS, Cabin
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MONTHS = {
@@ -62,7 +63,8 @@ ALIASES = {
     "wien": "VIE",
     "praha": "PRG",
 }
-CABINS = {"economy": "economy", "premium": "premium", "business": "business", "first": "business"}
+# The words for a cabin: its own name, and "first", which we sell as business.
+CABIN_WORDS: dict[str, Cabin] = {cabin: cabin for cabin in CABINS} | {"first": "business"}
 HOTEL_WORDS = re.compile(r"\b(hotels?|stay|room|rooms|nights?|accommodation|check[- ]?in)\b")
 STATUS_WORDS = re.compile(r"\b(status|delay(ed)?|on time|gate|cancell?ed|boarding|departs?|land)")
 MY_TRIP = re.compile(r"\bmy (trip|flight|booking|hotel|reservation|journey|holiday)s?\b")
@@ -160,7 +162,7 @@ def recognise(text: str, *, today: date, home: str | None = None) -> Entities:
         places=_places(text, lowered),
         dates=dates_in(lowered, today=today),
         flight_numbers=_flight_numbers(text),
-        cabin=next((CABINS[w] for w in re.findall(r"[a-z]+", lowered) if w in CABINS), None),
+        cabin=_cabin(lowered),
         passengers=_party(lowered),
         nights=_nights(lowered),
         wants_hotel=bool(HOTEL_WORDS.search(lowered)),
@@ -223,6 +225,11 @@ def _flight_numbers(text: str) -> list[str]:
 
 def _count(word: str) -> int:
     return int(word) if word.isdigit() else NUMBER_WORDS[word]
+
+
+def _cabin(lowered: str) -> Cabin | None:
+    words = re.findall(r"[a-z]+", lowered)
+    return next((CABIN_WORDS[word] for word in words if word in CABIN_WORDS), None)
 
 
 def _party(lowered: str) -> int:

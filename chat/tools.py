@@ -11,65 +11,71 @@ to name a traveller (`my_bookings` is always the asking traveller's).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Annotated, Any, Generic, TypeVar
 
+import msgspec
 from django.utils import timezone
+from msgspec import Meta, Struct
 
 from chat.context import Fact, TurnContext, flight_facts, hotel_facts, trip_fact
 from chat.entities import Entities, Place, place_named, recognise
 from knowledge.selectors import SearchResult, chunks_search
+from travelbot.streams.contract import Cabin
 
 MAX_ARGUMENT_CHARS = 200
 MAX_NIGHTS = 30
 POLICY_RESULTS = 4
 
-_STRING = {"type": "string"}
-_DATE = {"type": "string", "description": "YYYY-MM-DD"}
-TOOLS: list[dict[str, Any]] = [
-    {
-        "type": "function",
-        "function": {
-            "name": name,
-            "description": description,
-            "parameters": {"type": "object", "properties": properties, "required": required},
-        },
-    }
-    for name, description, properties, required in (
-        (
-            "search_flights",
-            "Live flights between two places (city, airport name or code) on a date, with "
-            "the cheapest fare per cabin.",
-            {
-                "origin": _STRING,
-                "destination": _STRING,
-                "date": _DATE,
-                "cabin": {"type": "string", "enum": ["economy", "premium", "business"]},
-            },
-            ["origin", "destination"],
-        ),
-        (
-            "flight_status",
-            "Live status, gate, times and seats of a flight by its number (e.g. BA117).",
-            {"flight_number": _STRING, "date": _DATE},
-            ["flight_number"],
-        ),
-        (
-            "search_hotels",
-            "Hotels with rooms free in a city for a stay, with totals and nightly rates.",
-            {"city": _STRING, "check_in": _DATE, "nights": {"type": "integer"}},
-            ["city", "check_in"],
-        ),
-        ("my_bookings", "The traveller's own upcoming bookings with live flight status.", {}, []),
-        (
-            "search_policies",
-            "The agency's policy and help text on a topic, in force on a date.",
-            {"query": _STRING, "date": _DATE},
-            ["query"],
-        ),
-    )
+# A short text with something besides spaces in it; the runners strip it.
+Text = Annotated[str, Meta(min_length=1, max_length=MAX_ARGUMENT_CHARS, pattern=r"\S")]
+IsoDate = Annotated[
+    str,
+    Meta(min_length=1, max_length=MAX_ARGUMENT_CHARS, pattern=r"\S", description="YYYY-MM-DD"),
 ]
+Nights = Annotated[int, Meta(ge=1, le=MAX_NIGHTS)]
+
+
+# Each tool's arguments: the struct's docstring is the tool's description, its fields are the
+# JSON Schema the model is offered and the checks its arguments must pass.
+
+
+class SearchFlights(Struct):
+    """Live flights between two places (city, airport name or code) on a date, with the
+    cheapest fare per cabin."""
+
+    origin: Text
+    destination: Text
+    date: IsoDate | None = None
+    cabin: Cabin | None = None
+
+
+class FlightStatus(Struct):
+    """Live status, gate, times and seats of a flight by its number (e.g. BA117)."""
+
+    flight_number: Text
+    date: IsoDate | None = None
+
+
+class SearchHotels(Struct):
+    """Hotels with rooms free in a city for a stay, with totals and nightly rates."""
+
+    city: Text
+    check_in: IsoDate
+    nights: Nights = 2
+
+
+class MyBookings(Struct):
+    """The traveller's own upcoming bookings with live flight status."""
+
+
+class SearchPolicies(Struct):
+    """The agency's policy and help text on a topic, in force on a date."""
+
+    query: Text
+    date: IsoDate | None = None
 
 
 class ToolArgumentError(ValueError):
@@ -83,90 +89,96 @@ class ToolResult:
     error: str = ""
 
 
+Arguments = TypeVar("Arguments", bound=Struct)
+
+
+@dataclass(frozen=True)
+class Tool(Generic[Arguments]):
+    arguments: type[Arguments]
+    run: Callable[[Arguments, TurnContext], ToolResult]
+
+    def function(self, name: str) -> dict[str, Any]:
+        """The tool as the OpenAI tools API offers it: name, description and parameters."""
+        _, components = msgspec.json.schema_components([self.arguments])
+        parameters = dict(components[self.arguments.__name__])
+        description = " ".join(parameters.pop("description").split())
+        del parameters["title"]
+        return {
+            "type": "function",
+            "function": {"name": name, "description": description, "parameters": parameters},
+        }
+
+
 def tool_run(*, name: str, arguments: str, context: TurnContext) -> ToolResult:
     """Run one tool call for the turn's traveller; bad arguments give an error result."""
     try:
-        args = json.loads(arguments or "{}")
-        if not isinstance(args, dict):
-            raise ToolArgumentError("arguments must be a JSON object")
-        run = _RUNNERS.get(name)
-        if run is None:
+        tool = _TOOLS.get(name)
+        if tool is None:
             raise ToolArgumentError(f"unknown tool {name!r}")
-        return run(args, context)
-    except (ValueError, TypeError) as exc:  # JSON, dates and ToolArgumentError
+        # json first: a malformed call is reported in json's words, as it always was.
+        args = msgspec.convert(json.loads(arguments or "{}"), tool.arguments)
+        return tool.run(args, context)
+    except (ValueError, TypeError) as exc:  # JSON, msgspec, dates and ToolArgumentError
         return ToolResult(error=f"{name}: {exc}"[:300])
 
 
-def _text(args: dict[str, Any], key: str, *, required: bool = True) -> str:
-    value = args.get(key)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_ARGUMENT_CHARS:
-        raise ToolArgumentError(f"{key} must be a short text")
-    return value.strip()
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value.strip()) if value is not None else None
 
 
-def _date(args: dict[str, Any], key: str) -> date | None:
-    value = _text(args, key, required=False)
-    return date.fromisoformat(value) if value else None
-
-
-def _place(args: dict[str, Any], key: str) -> Place:
-    place = place_named(_text(args, key))
+def _place(value: str, key: str) -> Place:
+    place = place_named(value.strip())
     if place is None:
-        raise ToolArgumentError(f"{key}: no airport or city we serve is called {args[key]!r}")
+        raise ToolArgumentError(f"{key}: no airport or city we serve is called {value!r}")
     return place
 
 
-def _search_flights(args: dict[str, Any], context: TurnContext) -> ToolResult:
-    cabin = _text(args, "cabin", required=False) or None
-    when = _date(args, "date")
+def _search_flights(args: SearchFlights, context: TurnContext) -> ToolResult:
+    when = _date(args.date)
     entities = Entities(
-        origin=_place(args, "origin"),
-        destination=_place(args, "destination"),
+        origin=_place(args.origin, "origin"),
+        destination=_place(args.destination, "destination"),
         dates=[when] if when else [],
-        cabin=cabin if cabin in ("economy", "premium", "business") else None,
+        cabin=args.cabin,
     )
     return ToolResult(facts=flight_facts(entities, context.now))
 
 
-def _flight_status(args: dict[str, Any], context: TurnContext) -> ToolResult:
-    numbers = recognise(_text(args, "flight_number"), today=context.now.date()).flight_numbers
+def _flight_status(args: FlightStatus, context: TurnContext) -> ToolResult:
+    numbers = recognise(args.flight_number.strip(), today=context.now.date()).flight_numbers
     if not numbers:
         raise ToolArgumentError("flight_number must look like BA117")
-    when = _date(args, "date")
+    when = _date(args.date)
     entities = Entities(flight_numbers=numbers[:1], dates=[when] if when else [])
     return ToolResult(facts=flight_facts(entities, context.now))
 
 
-def _search_hotels(args: dict[str, Any], context: TurnContext) -> ToolResult:
-    city = _place(args, "city")
+def _search_hotels(args: SearchHotels, context: TurnContext) -> ToolResult:
+    city = _place(args.city, "city")
     if not city.hotel_city:
         raise ToolArgumentError(f"we sell no hotels in {city.name}")
-    nights = args.get("nights", 2)
-    if not isinstance(nights, int) or not 1 <= nights <= MAX_NIGHTS:
-        raise ToolArgumentError(f"nights must be a whole number from 1 to {MAX_NIGHTS}")
-    check_in = date.fromisoformat(_text(args, "check_in"))
-    entities = Entities(destination=city, dates=[check_in], nights=nights)
+    check_in = date.fromisoformat(args.check_in.strip())
+    entities = Entities(destination=city, dates=[check_in], nights=args.nights)
     return ToolResult(facts=hotel_facts(entities, timezone.localdate(context.now)))
 
 
-def _my_bookings(args: dict[str, Any], context: TurnContext) -> ToolResult:
+def _my_bookings(args: MyBookings, context: TurnContext) -> ToolResult:
     if context.profile is None:
         return ToolResult(error="my_bookings: the traveller's account is not linked")
     return ToolResult(facts=[trip_fact(trip) for trip in context.profile.upcoming])
 
 
-def _search_policies(args: dict[str, Any], context: TurnContext) -> ToolResult:
-    on_date = _date(args, "date") or timezone.localdate(context.now)
-    query = _text(args, "query")
+def _search_policies(args: SearchPolicies, context: TurnContext) -> ToolResult:
+    on_date = _date(args.date) or timezone.localdate(context.now)
+    query = args.query.strip()
     return ToolResult(chunks=chunks_search(query=query, k=POLICY_RESULTS, on_date=on_date))
 
 
-_RUNNERS = {
-    "search_flights": _search_flights,
-    "flight_status": _flight_status,
-    "search_hotels": _search_hotels,
-    "my_bookings": _my_bookings,
-    "search_policies": _search_policies,
+_TOOLS: dict[str, Tool[Any]] = {
+    "search_flights": Tool(SearchFlights, _search_flights),
+    "flight_status": Tool(FlightStatus, _flight_status),
+    "search_hotels": Tool(SearchHotels, _search_hotels),
+    "my_bookings": Tool(MyBookings, _my_bookings),
+    "search_policies": Tool(SearchPolicies, _search_policies),
 }
+TOOLS: list[dict[str, Any]] = [tool.function(name) for name, tool in _TOOLS.items()]

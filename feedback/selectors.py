@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count, QuerySet
 from django.db.models.functions import Trunc
+from psycopg.rows import class_row
 
 from chat.models import Rating as ChatRating
 from feedback.models import CommentLabel, KpiWindow, RatingEvent, StreamWatermark, TurnEvent
@@ -21,6 +21,7 @@ from feedback.windows import (
     window_start,
     window_starts,
 )
+from travelbot.sql import fetch_all
 from travelbot.streams import contract
 from travelbot.timefmt import iso_z
 
@@ -68,12 +69,12 @@ def kpi_windows(*, granularity: Granularity, start: datetime, end: datetime) -> 
     """Every window from the one holding `start` up to `end` (exclusive), in order; a window
     without events is a row of zeros (and no percentiles), not a gap."""
     stored = {
-        row[0]: row[1:]
+        row["starts_at"]: row
         for row in KpiWindow.objects.filter(
             granularity=granularity,
             starts_at__gte=window_start(start, granularity),
             starts_at__lt=end,
-        ).values_list("starts_at", *COUNTERS, *PERCENTILES.values())
+        ).values("starts_at", *COUNTERS, *PERCENTILES.values())
     }
     rows = [
         _row(starts_at, starts_at + granularity.step, stored.get(starts_at))
@@ -103,14 +104,13 @@ def _sentiment_counts(
     return [(window, sentiment, count) for window, sentiment, count in grouped]
 
 
-def _row(starts_at: datetime, ends_at: datetime, values: tuple[Any, ...] | None) -> KpiRow:
+def _row(starts_at: datetime, ends_at: datetime, values: dict[str, Any] | None) -> KpiRow:
     if values is None:
         return KpiRow(starts_at, ends_at, dict(_ZEROS), dict(_NO_PERCENTILES))
-    counts = dict(zip(COUNTERS, values[: len(COUNTERS)], strict=True))
-    buckets = values[len(COUNTERS) :]
+    counts = {name: values[name] for name in COUNTERS}
     percentiles = {
-        name: None if bucket is None else _ESTIMATES_MS[bucket]
-        for name, bucket in zip(PERCENTILES, buckets, strict=True)
+        name: None if values[column] is None else _ESTIMATES_MS[values[column]]
+        for name, column in PERCENTILES.items()
     }
     return KpiRow(starts_at, ends_at, counts, percentiles)
 
@@ -182,7 +182,7 @@ counted AS (
   FROM attributed WHERE key IS NOT NULL
   GROUP BY dimension, key
 )
-SELECT dimension, key, label, not_helpful, rated, coalesce(turn_ids, '{}') FROM (
+SELECT dimension, key, label, not_helpful, rated, coalesce(turn_ids, '{}') AS turn_ids FROM (
   SELECT counted.*, row_number() OVER (
     PARTITION BY dimension
     ORDER BY not_helpful DESC, not_helpful::float / rated DESC, rated DESC, key
@@ -219,9 +219,7 @@ def bad_answer_causes(
     most not-helpful ratings, then the highest share. At most `limit` rows per dimension,
     each with up to `turns` turn ids; things no rating found unhelpful are left out."""
     params: dict[str, datetime | int] = {"start": start, "end": end, "limit": limit, "turns": turns}
-    with connection.cursor() as cursor:
-        cursor.execute(BLAME_SQL, params)
-        return [BlameRow(*row) for row in cursor.fetchall()]
+    return fetch_all(BLAME_SQL, params, row=class_row(BlameRow))
 
 
 @dataclass(frozen=True)

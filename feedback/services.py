@@ -32,6 +32,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection
 from django.utils import timezone
+from psycopg.rows import class_row
 
 from feedback.models import (
     ConversationStart,
@@ -42,6 +43,7 @@ from feedback.models import (
     TurnEvent,
 )
 from feedback.windows import COLUMNS, WindowDeltas
+from travelbot.sql import fetch_all
 from travelbot.streams import contract
 from travelbot.streams.contract import ChatTurnEvent, FeedbackEvent
 from travelbot.streams.registry import BatchResult
@@ -136,7 +138,7 @@ replaced AS (
 )
 SELECT * FROM replaced
 UNION ALL
-SELECT true, NULL, NULL, NULL, occurred_at, NULL, NULL FROM received WHERE late
+SELECT true, NULL, NULL, NULL, occurred_at, rating, commented FROM received WHERE late
 """
 
 
@@ -153,15 +155,17 @@ def ratings_ingest(*, events: Sequence[FeedbackEvent], now: datetime | None = No
         for event, horizon in zip(arrivals.events, arrivals.horizons, strict=True)
     ]
     deltas = WindowDeltas()
-    for late, was_at, was_rating, was_commented, at, rating, commented in _stream_execute(
-        RATINGS_SQL, stream=contract.FEEDBACK.name, documents=documents
+    for change in _stream_rows(
+        RATINGS_SQL, stream=contract.FEEDBACK.name, documents=documents, row=_RatingChange
     ):
-        if late:
-            deltas.add_late(at)
+        if change.late:
+            deltas.add_late(change.occurred_at)
             continue
-        if was_at is not None:
-            deltas.add_rating(was_at, rating=was_rating, commented=was_commented, sign=-1)
-        deltas.add_rating(at, rating=rating, commented=commented)
+        if change.was_at is not None:
+            deltas.add_rating(
+                change.was_at, rating=change.was_rating, commented=change.was_commented, sign=-1
+            )
+        deltas.add_rating(change.occurred_at, rating=change.rating, commented=change.commented)
         result.applied += 1
     kpi_windows_add(deltas=deltas)
     return result
@@ -208,7 +212,8 @@ starts AS (
   WHERE excluded.first_turn_at < c.first_turn_at
   RETURNING old.first_turn_at AS was_at, new.first_turn_at
 )
-SELECT event_id, late, NULL::timestamptz, NULL::timestamptz FROM received
+SELECT event_id, late, NULL::timestamptz AS was_at, NULL::timestamptz AS first_turn_at
+  FROM received
 UNION ALL
 SELECT NULL, NULL, was_at, first_turn_at FROM starts
 """
@@ -228,17 +233,17 @@ def turns_ingest(*, events: Sequence[ChatTurnEvent], now: datetime | None = None
         for event, horizon in zip(arrivals.events, arrivals.horizons, strict=True)
     ]
     deltas = WindowDeltas()
-    for event_id, late, was_at, first_turn_at in _stream_execute(
-        TURNS_SQL, stream=contract.CHAT_TURNS.name, documents=documents
+    for change in _stream_rows(
+        TURNS_SQL, stream=contract.CHAT_TURNS.name, documents=documents, row=_TurnChange
     ):
-        if event_id is None:
-            if was_at is not None:
-                deltas.add_conversation(was_at, sign=-1)
-            deltas.add_conversation(first_turn_at)
-        elif late:
-            deltas.add_late(by_id[event_id].occurred_at)
+        if change.event_id is None:  # a conversation's first turn, moved or new
+            if change.was_at is not None:
+                deltas.add_conversation(change.was_at, sign=-1)
+            deltas.add_conversation(change.first_turn_at)
+        elif change.late:
+            deltas.add_late(by_id[change.event_id].occurred_at)
         else:
-            _turn_count(deltas, by_id[event_id])
+            _turn_count(deltas, by_id[change.event_id])
             result.applied += 1
     kpi_windows_add(deltas=deltas)
     return result
@@ -270,15 +275,44 @@ def _turn_document(event: ChatTurnEvent, horizon: datetime) -> dict[str, Any]:
     }
 
 
-def _stream_execute(sql: str, *, stream: str, documents: list[dict[str, Any]]) -> list[Any]:
+@dataclass(frozen=True)
+class _RatingChange:
+    """A row of RATINGS_SQL: a late rating (counted as late only), or a rating that took
+    effect, replacing the `was_*` one if there was one."""
+
+    late: bool
+    was_at: datetime | None
+    was_rating: int  # was_rating and was_commented are NULL exactly when was_at is
+    was_commented: bool
+    occurred_at: datetime
+    rating: int
+    commented: bool
+
+
+@dataclass(frozen=True)
+class _TurnChange:
+    """A row of TURNS_SQL: a turn received (event_id and late; the rest NULL), or a
+    conversation's first turn time (first_turn_at, and was_at when it moved earlier; event_id
+    and late NULL)."""
+
+    event_id: str | None
+    late: bool | None
+    was_at: datetime | None
+    first_turn_at: datetime
+
+
+Change = TypeVar("Change")
+
+
+def _stream_rows(
+    sql: str, *, stream: str, documents: list[dict[str, Any]], row: type[Change]
+) -> list[Change]:
     params: dict[str, Any] = {
         "events": msgspec.json.encode(documents).decode(),
         "stream": stream,
         "lateness": settings.FEEDBACK_ALLOWED_LATENESS,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    return fetch_all(sql, params, row=class_row(row))
 
 
 # --- KPI windows ---------------------------------------------------------------------------

@@ -4,19 +4,15 @@ Windows are UTC minutes, hours and days, named by their start. Every event contr
 window of its `occurred_at` at each granularity; a batch's contributions are summed here and
 added to the stored windows in one statement (feedback.services).
 
-Latencies are counted in a fixed histogram of log-spaced buckets:
-
-- bucket 0 holds 0 ms;
-- bucket 1 + k holds [2^(k/8), 2^((k+1)/8)) ms, for k = 0 .. 159: eight buckets per doubling,
-  from 1 ms up to 2^20 ms (17.5 minutes);
-- the last bucket holds everything from 2^20 ms on.
+Latencies are counted in a histogram (travelbot.histogram) of log-spaced buckets: bucket 0
+holds 0 ms, then eight buckets per doubling from 1 ms up to 2^20 ms (17.5 minutes), and the
+last bucket everything from 2^20 ms on. A percentile is read back as the geometric middle of
+the bucket that holds its rank, within 2^(1/16) - 1 = 4.4% of the exact nearest-rank
+percentile for anything from 1 ms to 17.5 minutes.
 
 Windows store it cumulatively (element i: the latencies in buckets 0..i), which merges just
 the same (cumulative counts of a sum are the sums of the cumulative counts) and lets Postgres
-find the bucket of a percentile by binary search. A percentile is read back as the geometric
-middle of the bucket that holds its rank. The counts are exact, so that bucket holds the exact
-nearest-rank percentile, and the estimate is within 2^(1/16) - 1 = 4.4% of it for anything
-from 1 ms to 17.5 minutes.
+find the bucket of a percentile by binary search.
 """
 
 from __future__ import annotations
@@ -27,6 +23,8 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from itertools import accumulate
+
+from travelbot.histogram import LogBuckets
 
 
 class Granularity(StrEnum):
@@ -44,27 +42,13 @@ SECONDS = {Granularity.MINUTE: 60, Granularity.HOUR: 3600, Granularity.DAY: 86_4
 
 BUCKETS_PER_DOUBLING = 8
 DOUBLINGS = 20
-BUCKETS = 1 + BUCKETS_PER_DOUBLING * DOUBLINGS + 1  # zero, the log-spaced ones, overflow
+# The buckets of KpiWindow's cumulative histograms.
+LATENCY = LogBuckets(base=2, steps=BUCKETS_PER_DOUBLING, count=BUCKETS_PER_DOUBLING * DOUBLINGS + 1)
+BUCKETS = LATENCY.size  # zero, the log-spaced ones, overflow
 OVERFLOW_MS = 2**DOUBLINGS
-RELATIVE_ERROR = 2 ** (1 / (2 * BUCKETS_PER_DOUBLING)) - 1
-
-
-def bucket_of(ms: int) -> int:
-    """The histogram bucket of a latency in milliseconds."""
-    if ms < 1:
-        return 0
-    if ms >= OVERFLOW_MS:
-        return BUCKETS - 1
-    return 1 + int(BUCKETS_PER_DOUBLING * math.log2(ms))
-
-
-def bucket_estimate_ms(bucket: int) -> float:
-    """What a percentile that falls in `bucket` is reported as (see the module docstring)."""
-    if bucket == 0:
-        return 0.0
-    if bucket == BUCKETS - 1:
-        return float(OVERFLOW_MS)  # a lower bound: longer than the histogram reaches
-    return float(2 ** ((bucket - 1 + 0.5) / BUCKETS_PER_DOUBLING))
+RELATIVE_ERROR = LATENCY.relative_error
+bucket_of = LATENCY.bucket_of
+bucket_estimate_ms = LATENCY.middle  # what a percentile that falls in a bucket is reported as
 
 
 def window_start(at: datetime, granularity: Granularity) -> datetime:

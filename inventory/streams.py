@@ -22,59 +22,59 @@ def _money(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-# Each tuple follows its model's field order (the order VersionedTable.for_model reads).
-def _flight_values(row: FlightRow) -> tuple[Any, ...]:
+# Each row's values by column name: every data column of its model.
+def _flight_values(row: FlightRow) -> dict[str, Any]:
     seats = row.seats_available
-    return (
-        row.carrier,
-        row.flight_number,
-        row.origin,
-        row.destination,
-        row.departure_at,
-        row.arrival_at,
-        row.status,
-        row.gate,
-        seats.economy,
-        seats.premium,
-        seats.business,
-    )
+    return {
+        "carrier": row.carrier,
+        "flight_number": row.flight_number,
+        "origin": row.origin,
+        "destination": row.destination,
+        "departure_at": row.departure_at,
+        "arrival_at": row.arrival_at,
+        "status": row.status,
+        "gate": row.gate,
+        "seats_economy": seats.economy,
+        "seats_premium": seats.premium,
+        "seats_business": seats.business,
+    }
 
 
-def _fare_values(row: FareRow) -> tuple[Any, ...]:
-    return (
-        row.flight_id,
-        row.cabin,
-        row.fare_class,
-        _money(row.amount),
-        row.currency,
-        row.refundable,
-        _money(row.change_fee),
-        row.baggage_kg,
-    )
+def _fare_values(row: FareRow) -> dict[str, Any]:
+    return {
+        "flight_id": row.flight_id,
+        "cabin": row.cabin,
+        "fare_class": row.fare_class,
+        "amount": _money(row.amount),
+        "currency": row.currency,
+        "refundable": row.refundable,
+        "change_fee": _money(row.change_fee),
+        "baggage_kg": row.baggage_kg,
+    }
 
 
-def _hotel_values(row: HotelRow) -> tuple[Any, ...]:
-    return (
-        row.name,
-        row.city,
-        row.address,
-        row.stars,
-        row.amenities,  # a JSON array in the batch document: jsonb as it is
-        row.latitude,
-        row.longitude,
-    )
+def _hotel_values(row: HotelRow) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "city": row.city,
+        "address": row.address,
+        "stars": row.stars,
+        "amenities": row.amenities,  # a JSON array in the batch document: jsonb as it is
+        "latitude": row.latitude,
+        "longitude": row.longitude,
+    }
 
 
-def _hotel_rate_values(row: HotelRateRow) -> tuple[Any, ...]:
-    return (
-        row.hotel_id,
-        row.night,
-        row.room_type,
-        row.rooms_available,
-        _money(row.amount),
-        row.currency,
-        row.refundable,
-    )
+def _hotel_rate_values(row: HotelRateRow) -> dict[str, Any]:
+    return {
+        "hotel_id": row.hotel_id,
+        "night": row.night,
+        "room_type": row.room_type,
+        "rooms_available": row.rooms_available,
+        "amount": _money(row.amount),
+        "currency": row.currency,
+        "refundable": row.refundable,
+    }
 
 
 def flights_apply(events: list[ChangeEvent]) -> BatchResult:

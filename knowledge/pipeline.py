@@ -15,6 +15,7 @@ import msgspec
 from django.db import connection, transaction
 from django.utils import timezone
 from psycopg import sql
+from psycopg.rows import class_row
 
 from knowledge.embeddings import (
     LOCAL_MODEL,
@@ -27,6 +28,7 @@ from knowledge.embeddings import (
 from knowledge.markdown import slug
 from knowledge.models import EmbeddingFailure, EmbeddingModel
 from knowledge.streams import articles_mark_answerable
+from travelbot.sql import fetch_all, fetch_value
 
 logger = logging.getLogger(__name__)
 BATCH = 32
@@ -107,32 +109,45 @@ def chunks_embed_pending(*, batch: int = BATCH, doc_ids: list[str] | None = None
         done += count
 
 
+@dataclass(frozen=True)
+class _PendingChunk:
+    """A row of PENDING_SQL."""
+
+    chunk_id: str
+    doc_id: str
+    heading_path: str
+    text: str
+    content_hash: str
+
+
 def _embed_batch(model: Embedder, batch: int, doc_ids: list[str] | None) -> int:
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(PENDING_SQL, [model.name, doc_ids, doc_ids, batch])
-        rows = cursor.fetchall()
-        if not rows:
-            return 0
-        vectors = embed_texts([f"{heading_path}\n{text}" for _, _, heading_path, text, _ in rows])
-        document = [
-            {"chunk_id": chunk_id, "content_hash": content_hash, "embedding": str(vector)}
-            for (chunk_id, _, _, _, content_hash), vector in zip(rows, vectors, strict=True)
-        ]
-        cursor.execute(
-            STORE_SQL, [model.name, model.dimensions, msgspec.json.encode(document).decode()]
+    with transaction.atomic():
+        pending = fetch_all(
+            PENDING_SQL, [model.name, doc_ids, doc_ids, batch], row=class_row(_PendingChunk)
         )
-        articles_mark_answerable(doc_ids=sorted({row[1] for row in rows}))
-    return len(rows)
+        if not pending:
+            return 0
+        vectors = embed_texts([f"{chunk.heading_path}\n{chunk.text}" for chunk in pending])
+        document = [
+            {"chunk_id": chunk.chunk_id, "content_hash": chunk.content_hash, "embedding": str(v)}
+            for chunk, v in zip(pending, vectors, strict=True)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                STORE_SQL, [model.name, model.dimensions, msgspec.json.encode(document).decode()]
+            )
+        articles_mark_answerable(doc_ids=sorted({chunk.doc_id for chunk in pending}))
+    return len(pending)
 
 
 def chunks_pending(model: str) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
+    return int(
+        fetch_value(
             "SELECT count(*) FROM knowledge_chunk c WHERE NOT EXISTS (SELECT 1 FROM "
             "knowledge_chunkembedding e WHERE e.chunk_id = c.chunk_id AND e.model = %s)",
             [model],
         )
-        return int(cursor.fetchone()[0])
+    )
 
 
 @transaction.atomic

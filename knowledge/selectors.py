@@ -24,10 +24,12 @@ from typing import Any, ClassVar
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from psycopg.rows import class_row
 
 from knowledge.embeddings import configured_model_name
 from knowledge.models import Article, Document, EmbeddingFailure, Revision
 from knowledge.pipeline import active_model, chunks_pending, query_embedder
+from travelbot.sql import fetch_all
 from travelbot.timefmt import iso_z
 
 VECTOR_CANDIDATES = 40
@@ -81,6 +83,25 @@ SELECT c.chunk_id, c.doc_id, c.title, a.version, c.heading, c.heading_path, c.an
 
 
 @dataclass(frozen=True)
+class _Candidate:
+    """A row of SEARCH_SQL: a chunk with its two scores (no cosine without a vector)."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    version: int
+    heading: str
+    heading_path: str
+    anchor: str
+    text: str
+    as_of: datetime
+    flagged: bool
+    flag_reason: str
+    cosine: float | None
+    bm25: float
+
+
+@dataclass(frozen=True)
 class SearchResult:
     doc_id: str
     title: str
@@ -115,29 +136,29 @@ def chunks_search(
     with connection.cursor() as cursor:
         cursor.execute(TERMS_SQL, [query])
         stats = dict(cursor.fetchall())
-        weights, rare, join = _term_weights(stats)
-        if not (use_vector or (use_text and rare)):
-            return []
-        cursor.execute(
-            SEARCH_SQL.format(dims=dims),
-            {
-                "model": active.name if active else "",
-                "vector": None if vector is None else str(vector),
-                "vector_limit": VECTOR_CANDIDATES,
-                "rare": rare,
-                "join": join,
-                "text_limit": TEXT_CANDIDATES,
-                "use_vector": use_vector,
-                "use_text": use_text and bool(rare),
-                "idf": json.dumps([{"term": t, "idf": w} for t, w in weights.items()]),
-                "k1": BM25_K1,
-                "b": BM25_B,
-                "avg_len": max(1.0, stats.get(" len", 0) / max(1, stats.get("", 1))),
-                "day": day,
-            },
-        )
-        rows = cursor.fetchall()
-    return _ranked(rows, mode=mode, k=k)
+    weights, rare, join = _term_weights(stats)
+    if not (use_vector or (use_text and rare)):
+        return []
+    candidates = fetch_all(
+        SEARCH_SQL.format(dims=dims),
+        {
+            "model": active.name if active else "",
+            "vector": None if vector is None else str(vector),
+            "vector_limit": VECTOR_CANDIDATES,
+            "rare": rare,
+            "join": join,
+            "text_limit": TEXT_CANDIDATES,
+            "use_vector": use_vector,
+            "use_text": use_text and bool(rare),
+            "idf": json.dumps([{"term": t, "idf": w} for t, w in weights.items()]),
+            "k1": BM25_K1,
+            "b": BM25_B,
+            "avg_len": max(1.0, stats.get(" len", 0) / max(1, stats.get("", 1))),
+            "day": day,
+        },
+        row=class_row(_Candidate),
+    )
+    return _ranked(candidates, mode=mode, k=k)
 
 
 def _term_weights(stats: dict[str, int]) -> tuple[dict[str, float], list[str], str]:
@@ -159,34 +180,34 @@ def _term_weights(stats: dict[str, int]) -> tuple[dict[str, float], list[str], s
     return weights, by_rarity[:3], " & "
 
 
-def _ranked(rows: list[tuple], *, mode: str, k: int) -> list[SearchResult]:
-    best_bm25 = max((row[12] for row in rows), default=0.0) or 1.0
+def _ranked(candidates: list[_Candidate], *, mode: str, k: int) -> list[SearchResult]:
+    best_bm25 = max((c.bm25 for c in candidates), default=0.0) or 1.0
 
-    def score(row: tuple) -> float:
-        cosine, bm25 = row[11] or 0.0, row[12] / best_bm25
+    def score(c: _Candidate) -> float:
+        cosine, bm25 = c.cosine or 0.0, c.bm25 / best_bm25
         if mode == "vector":
             return cosine
         if mode == "text":
             return bm25
         return cosine + TEXT_WEIGHT * bm25
 
-    ranked = sorted(rows, key=lambda row: (-score(row), row[0]))[:k]
+    ranked = sorted(candidates, key=lambda c: (-score(c), c.chunk_id))[:k]
     return [
         SearchResult(
-            doc_id=row[1],
-            title=row[2],
-            version=row[3],
-            chunk_id=row[0],
-            heading=row[4],
-            heading_path=row[5],
-            anchor=row[6],
-            text=row[7],
-            score=round(score(row), 6),
-            as_of=row[8],
-            flagged=row[9],
-            flag_reason=row[10],
+            doc_id=c.doc_id,
+            title=c.title,
+            version=c.version,
+            chunk_id=c.chunk_id,
+            heading=c.heading,
+            heading_path=c.heading_path,
+            anchor=c.anchor,
+            text=c.text,
+            score=round(score(c), 6),
+            as_of=c.as_of,
+            flagged=c.flagged,
+            flag_reason=c.flag_reason,
         )
-        for row in ranked
+        for c in ranked
     ]
 
 

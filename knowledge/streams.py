@@ -28,16 +28,16 @@ ARTICLES = VersionedTable.for_model(Article)
 EMBED_PENDING_TASK = "knowledge.tasks.embed_pending"
 
 
-def _article_values(row: DocumentRow) -> tuple[Any, ...]:
-    return (
-        row.title,
-        row.body,
-        list(row.tags),
-        row.effective_from,
-        row.effective_to,
-        row.updated_at,
-        None,  # answerable_at: set once every chunk is embedded
-    )
+def _article_values(row: DocumentRow) -> dict[str, Any]:
+    return {
+        "title": row.title,
+        "body": row.body,
+        "tags": list(row.tags),
+        "effective_from": row.effective_from,
+        "effective_to": row.effective_to,
+        "updated_at": row.updated_at,
+        "answerable_at": None,  # set once every chunk is embedded
+    }
 
 
 def documents_apply(events: list[ChangeEvent]) -> BatchResult:

@@ -17,10 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import connection
 from django.db.models import Count, Max, Min, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
+from psycopg.rows import class_row, dict_row
 
 from inventory.models import Flight, Hotel
 from profiles.identifiers import (
@@ -38,6 +38,7 @@ from profiles.identity import anchor_order
 from profiles.models import CrmCustomer, DataQualityFinding, HeldEvent, IdentityNode, Suppression
 from profiles.models import Identifier as IdentifierRow
 from travelbot.money import money_text
+from travelbot.sql import fetch_all
 
 # Every live record of a profile with its identifiers; {profile} is either a parameter or
 # the subquery that finds the signed-in traveller's profile, so a chat turn needs one trip.
@@ -49,7 +50,8 @@ nodes AS (
            WHERE i.node_id = n.node_id)::text AS identifiers
     FROM profiles_identitynode n WHERE n.profile_id = (SELECT profile_id FROM wanted)
 )
-SELECT n.profile_id, 'crm', c.customer_id, c.version, c.as_of, row_to_json(c)::text, n.identifiers
+SELECT n.profile_id, 'crm' AS source, c.customer_id AS record_id, c.version, c.as_of,
+       row_to_json(c)::text AS data, n.identifiers
   FROM nodes n JOIN profiles_crmcustomer c ON c.customer_id = n.record_id
  WHERE n.source = 'crm' AND NOT c.deleted
 UNION ALL
@@ -71,7 +73,7 @@ BY_USER = RECORDS_SQL.format(
     "WHERE l.user_id = %(user)s LIMIT 1)"
 )
 INVENTORY_SQL = """
-SELECT 'flight', flight_id, row_to_json(f)::text FROM inventory_flight f
+SELECT 'flight' AS kind, flight_id AS key, row_to_json(f)::text AS data FROM inventory_flight f
  WHERE flight_id = ANY(%(flights)s) AND NOT deleted
 UNION ALL
 SELECT 'hotel', hotel_id, row_to_json(h)::text FROM inventory_hotel h
@@ -215,17 +217,33 @@ def profiles_search(*, text: str, limit: int = 20) -> list[str]:
     return sorted(set(nodes.values_list("profile_id", flat=True)))[:limit]
 
 
+@dataclass(frozen=True)
+class _RecordRow:
+    """A row of RECORDS_SQL: one live source record of the profile, as JSON texts."""
+
+    profile_id: str
+    source: str
+    record_id: str
+    version: int
+    as_of: datetime
+    data: str
+    identifiers: str | None
+
+
 def _records(sql: str, params: dict[str, Any]) -> list[tuple[str, SourceRecord, list[Identifier]]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
     return [
         (
-            profile_id,
-            SourceRecord(source=s, id=i, version=v, as_of=a, data=json.loads(d)),
-            [Identifier(kind, value) for kind, value in json.loads(ids or "[]")],
+            row.profile_id,
+            SourceRecord(
+                source=row.source,
+                id=row.record_id,
+                version=row.version,
+                as_of=row.as_of,
+                data=json.loads(row.data),
+            ),
+            [Identifier(kind, value) for kind, value in json.loads(row.identifiers or "[]")],
         )
-        for profile_id, s, i, v, a, d, ids in rows
+        for row in fetch_all(sql, params, row=class_row(_RecordRow))
     ]
 
 
@@ -314,15 +332,13 @@ def _live_inventory(
     """The bookings' flights and hotels as they are now, in one query."""
     if not flights and not hotels:
         return {}, {}
-    with connection.cursor() as cursor:
-        cursor.execute(INVENTORY_SQL, {"flights": flights, "hotels": hotels})
-        rows = cursor.fetchall()
+    rows = fetch_all(INVENTORY_SQL, {"flights": flights, "hotels": hotels}, row=dict_row)
     found_flights, found_hotels = {}, {}
-    for kind, key, data in rows:
-        if kind == "flight":
-            found_flights[key] = _model_from_json(Flight, data)
+    for row in rows:
+        if row["kind"] == "flight":
+            found_flights[row["key"]] = _model_from_json(Flight, row["data"])
         else:
-            found_hotels[key] = _model_from_json(Hotel, data)
+            found_hotels[row["key"]] = _model_from_json(Hotel, row["data"])
     return found_flights, found_hotels
 
 

@@ -28,41 +28,41 @@ MEMBERS = VersionedTable.for_model(LoyaltyMember)
 BOOKINGS = VersionedTable.for_model(Booking)
 
 
-# Each tuple follows its model's field order (the order VersionedTable.for_model reads).
-def _customer_values(row: CustomerRow) -> tuple[Any, ...]:
-    return (
-        row.email,
-        row.phone,
-        row.first_name,
-        row.last_name,
-        row.home_airport,
-        row.preferences,
-        row.marketing_opt_in,
-    )
+# Each row's values by column name: every data column of its model.
+def _customer_values(row: CustomerRow) -> dict[str, Any]:
+    return {
+        "email": row.email,
+        "phone": row.phone,
+        "first_name": row.first_name,
+        "last_name": row.last_name,
+        "home_airport": row.home_airport,
+        "preferences": row.preferences,
+        "marketing_opt_in": row.marketing_opt_in,
+    }
 
 
-def _member_values(row: MemberRow) -> tuple[Any, ...]:
-    return (row.email, row.phone, row.tier, row.points)
+def _member_values(row: MemberRow) -> dict[str, Any]:
+    return {"email": row.email, "phone": row.phone, "tier": row.tier, "points": row.points}
 
 
-def _booking_values(row: BookingRow) -> tuple[Any, ...]:
-    return (
-        row.email,
-        row.phone,
-        row.customer_id,
-        row.member_id,
-        row.status,
-        msgspec.to_builtins(row.items),
-        Decimal(row.total),
-        row.currency,
-        row.created_at,
-    )
+def _booking_values(row: BookingRow) -> dict[str, Any]:
+    return {
+        "email": row.email,
+        "phone": row.phone,
+        "customer_id": row.customer_id,
+        "member_id": row.member_id,
+        "status": row.status,
+        "items": msgspec.to_builtins(row.items),
+        "total": Decimal(row.total),
+        "currency": row.currency,
+        "created_at": row.created_at,
+    }
 
 
 def _source_apply(
     source: str,
     table: VersionedTable,
-    row_values: Callable[[Any], tuple[Any, ...]],
+    row_values: Callable[[Any], dict[str, Any]],
     events: list[ChangeEvent],
 ) -> BatchResult:
     identified = identify(source, events)

@@ -7,11 +7,11 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
-# Upper bounds (ms) of the source-to-commit latency histogram: roughly 12% apart,
-# so a percentile read from it is within about 12% of the exact value.
-LATENCY_BUCKETS_MS: tuple[int, ...] = tuple(sorted({round(1.12**i) for i in range(0, 110)} | {0}))[
-    1:
-]
+from travelbot.histogram import LogBuckets
+
+# The buckets of StreamBatch.latency_histogram (source to commit): each ends on a whole ms
+# about 12% past the last, so a percentile read from it is within about 12% of the exact value.
+STREAM_LATENCY = LogBuckets(base=1.12, steps=1, count=110, whole_ms=True)
 
 
 class StreamBatch(models.Model):

@@ -11,13 +11,14 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from psycopg.rows import dict_row
 
 from travelbot.discovery import app_offers
+from travelbot.histogram import percentile_bucket
 from travelbot.models import (
-    LATENCY_BUCKETS_MS,
+    STREAM_LATENCY,
     DeadLetter,
     RunnerHeartbeat,
     StreamBatch,
@@ -26,6 +27,7 @@ from travelbot.models import (
     StreamState,
 )
 from travelbot.outbox import outbox_backlog
+from travelbot.sql import fetch_all
 from travelbot.streams.lag import LAG, LagSnapshot, TopicGroup
 from travelbot.streams.registry import StreamSpec, registered_streams
 
@@ -202,7 +204,7 @@ def _fill_progress(statuses: dict[str, StreamStatus], *, now: datetime) -> None:
 def _fill_latency(statuses: dict[str, StreamStatus], *, since: datetime) -> None:
     histograms = latency_histograms(since=since)
     for name, status in statuses.items():
-        histogram = histograms.get(name, [0] * (len(LATENCY_BUCKETS_MS) + 1))
+        histogram = histograms.get(name) or STREAM_LATENCY.empty()
         status.latency_samples = sum(histogram)
         status.latency_ms = {
             f"p{round(q * 100)}": histogram_quantile(histogram, q) for q in QUANTILES
@@ -211,35 +213,23 @@ def _fill_latency(statuses: dict[str, StreamStatus], *, since: datetime) -> None
 
 def latency_histograms(*, since: datetime) -> dict[str, list[int]]:
     """Element-wise sums of every stream's batch latency histograms, in one statement."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT b.stream, h.i, sum(h.c) FROM travelbot_streambatch b, "
-            "unnest(b.latency_histogram) WITH ORDINALITY AS h(c, i) "
-            "WHERE b.committed_at >= %s GROUP BY b.stream, h.i",
-            [since],
-        )
-        rows = cursor.fetchall()
-    sums: dict[str, list[int]] = defaultdict(lambda: [0] * (len(LATENCY_BUCKETS_MS) + 1))
-    for stream, index, count in rows:
-        sums[stream][int(index) - 1] = int(count)
+    rows = fetch_all(
+        "SELECT b.stream, h.i AS position, sum(h.c) AS count FROM travelbot_streambatch b, "
+        "unnest(b.latency_histogram) WITH ORDINALITY AS h(c, i) "
+        "WHERE b.committed_at >= %s GROUP BY b.stream, h.i",
+        [since],
+        row=dict_row,
+    )
+    sums: dict[str, list[int]] = defaultdict(STREAM_LATENCY.empty)
+    for row in rows:  # positions count from 1
+        sums[row["stream"]][int(row["position"]) - 1] = int(row["count"])
     return dict(sums)
 
 
 def histogram_quantile(counts: list[int], quantile: float) -> float | None:
-    """The upper bound (ms) of the bucket holding the quantile; inf past the last bucket."""
-    total = sum(counts)
-    if total == 0:
-        return None
-    rank, seen = quantile * total, 0
-    for index, count in enumerate(counts):
-        seen += count
-        if seen >= rank and count:
-            return (
-                float(LATENCY_BUCKETS_MS[index])
-                if index < len(LATENCY_BUCKETS_MS)
-                else float("inf")
-            )
-    return float("inf")
+    """The last whole ms of the bucket holding the quantile; inf past the last bucket."""
+    bucket = percentile_bucket(counts, quantile)
+    return None if bucket is None else STREAM_LATENCY.last_whole_ms(bucket)
 
 
 def _fill_dead_letter_counts(statuses: dict[str, StreamStatus]) -> None:

@@ -12,7 +12,7 @@ from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from harness.pytest_plugin import METRICS_TOKEN
-from travelbot.models import LATENCY_BUCKETS_MS, DeadLetter, StreamState
+from travelbot.models import STREAM_LATENCY, DeadLetter, StreamState
 from travelbot.services import stream_batch_record, stream_halt_record
 from travelbot.streams.kafka import create_topics
 
@@ -68,7 +68,7 @@ def test_stream_status_shows_latency_percentiles_and_dead_letters(staff_client: 
         skipped=0,
         dead_lettered=1,
         newest_event_ms=now_ms - 100,
-        histogram=[0] * 40 + [100] + [0] * (len(LATENCY_BUCKETS_MS) - 40),
+        histogram=[0] * 40 + [100] + [0] * (STREAM_LATENCY.size - 41),
         committed_ms=now_ms,
         duration_ms=3.0,
     )
@@ -85,7 +85,7 @@ def test_stream_status_shows_latency_percentiles_and_dead_letters(staff_client: 
     fares = streams["inventory.fares"]
     assert fares["dead_letters"]["pending"] == 1
     assert fares["dead_letters"]["latest"][0]["reason"] == "value is not UTF-8 JSON"
-    assert fares["source_to_commit_ms"]["p95"] == LATENCY_BUCKETS_MS[40]
+    assert fares["source_to_commit_ms"]["p95"] == STREAM_LATENCY.last_whole_ms(40)
     assert [p["partition"] for p in fares["lag"]["partitions"]] == [0, 1, 2]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 import msgspec
 from msgspec import Meta, Struct
@@ -19,19 +19,19 @@ from msgspec import Meta, Struct
 MAX_LSN = 2**63 - 1
 MAX_MS = 10**15  # year 33658: rejects seconds or microseconds sent as milliseconds' overflow
 
-CABINS = ("economy", "premium", "business")
-FLIGHT_STATUSES = ("scheduled", "delayed", "boarding", "departed", "arrived", "cancelled")
-ROOM_TYPES = ("single", "double", "suite")
-LOYALTY_TIERS = ("blue", "silver", "gold", "platinum")
-BOOKING_STATUSES = ("confirmed", "cancelled", "completed")
-TURN_STATUSES = ("answered", "stopped", "failed")
-
 Cabin = Literal["economy", "premium", "business"]
 FlightStatus = Literal["scheduled", "delayed", "boarding", "departed", "arrived", "cancelled"]
 RoomType = Literal["single", "double", "suite"]
 Tier = Literal["blue", "silver", "gold", "platinum"]
 BookingStatus = Literal["confirmed", "cancelled", "completed"]
 TurnStatus = Literal["answered", "stopped", "failed"]
+# The same values as tuples, for forms, queries and loops.
+CABINS: tuple[Cabin, ...] = get_args(Cabin)
+FLIGHT_STATUSES: tuple[FlightStatus, ...] = get_args(FlightStatus)
+ROOM_TYPES: tuple[RoomType, ...] = get_args(RoomType)
+LOYALTY_TIERS: tuple[Tier, ...] = get_args(Tier)
+BOOKING_STATUSES: tuple[BookingStatus, ...] = get_args(BookingStatus)
+TURN_STATUSES: tuple[TurnStatus, ...] = get_args(TurnStatus)
 SupportEventType = Literal["requested", "claimed", "agent_message", "handed_back", "resolved"]
 HandoffReason = Literal[
     "traveller_asked", "model_handoff", "guardrail", "repeated_not_helpful", "booking_failed"

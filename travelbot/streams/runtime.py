@@ -18,7 +18,6 @@ Semantics follow Sentry's arroyo on kafka-python:
 
 from __future__ import annotations
 
-import bisect
 import logging
 import threading
 import time
@@ -40,7 +39,7 @@ from kafka.errors import (
 )
 from kafka.structs import OffsetAndMetadata
 
-from travelbot.models import LATENCY_BUCKETS_MS, StreamOffset
+from travelbot.models import STREAM_LATENCY, StreamOffset
 from travelbot.services import (
     Position,
     dead_letters_relay,
@@ -156,10 +155,7 @@ def decode_batch(spec: StreamSpec, records: list[ConsumerRecord]) -> DecodedBatc
 
 
 def latency_histogram(event_times_ms: list[int], committed_ms: int) -> list[int]:
-    counts = [0] * (len(LATENCY_BUCKETS_MS) + 1)
-    for event_ms in event_times_ms:
-        counts[bisect.bisect_left(LATENCY_BUCKETS_MS, max(0, committed_ms - event_ms))] += 1
-    return counts
+    return STREAM_LATENCY.histogram(committed_ms - event_ms for event_ms in event_times_ms)
 
 
 class RebalanceTracker(ConsumerRebalanceListener):

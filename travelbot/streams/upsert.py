@@ -84,28 +84,34 @@ class VersionedTable:
             f"WHERE {self.key} = ANY(%s) AND source_system <> ''"
         )
 
+    @cached_property
+    def column_names(self) -> frozenset[str]:
+        return frozenset(name for name, _ in self.columns)
+
     def batch_document(
-        self, events: list[ChangeEvent], row_values: Callable[[Any], tuple[Any, ...]]
+        self, events: list[ChangeEvent], row_values: Callable[[Any], dict[str, Any]]
     ) -> str:
-        """The events as the JSON array the statement unpacks; a delete clears the data."""
-        names = [self.key, *(name for name, _ in self.columns)]
-        empty = (None,) * len(self.columns)
+        """The events as the JSON array the statement unpacks, each row's data by column
+        name (`row_values` gives every data column); a delete clears the data."""
+        cleared = dict.fromkeys(self.column_names)
         rows = []
         for event in events:
-            row = dict(
-                zip(
-                    names,
-                    (event.key, *(empty if event.row is None else row_values(event.row))),
-                    strict=True,
+            values = cleared if event.row is None else row_values(event.row)
+            if values.keys() != self.column_names:
+                raise TypeError(
+                    f"{self.table}: values for {sorted(values)}, "
+                    f"but its data columns are {sorted(self.column_names)}"
                 )
+            rows.append(
+                {
+                    self.key: event.key,
+                    **values,
+                    "version": event.lsn,
+                    "as_of_ms": event.source_ts_ms,
+                    "deleted": event.is_delete,
+                    "source_system": event.system,
+                }
             )
-            row.update(
-                version=event.lsn,
-                as_of_ms=event.source_ts_ms,
-                deleted=event.is_delete,
-                source_system=event.system,
-            )
-            rows.append(row)
         return msgspec.json.encode(rows).decode()
 
 
@@ -149,7 +155,7 @@ def versioned_upsert(
     *,
     table: VersionedTable,
     events: list[ChangeEvent],
-    row_values: Callable[[Any], tuple[Any, ...]],
+    row_values: Callable[[Any], dict[str, Any]],
 ) -> BatchResult:
     """Apply events whose lsn beats the stored version; deletes leave a versioned marker.
 
