@@ -161,9 +161,12 @@ def ratings_ingest(*, events: Sequence[FeedbackEvent], now: datetime | None = No
         if change.late:
             deltas.add_late(change.occurred_at)
             continue
-        if change.was_at is not None:
+        if change.was_at is not None and change.was_rating is not None:
             deltas.add_rating(
-                change.was_at, rating=change.was_rating, commented=change.was_commented, sign=-1
+                change.was_at,
+                rating=change.was_rating,
+                commented=bool(change.was_commented),
+                sign=-1,
             )
         deltas.add_rating(change.occurred_at, rating=change.rating, commented=change.commented)
         result.applied += 1
@@ -236,7 +239,7 @@ def turns_ingest(*, events: Sequence[ChatTurnEvent], now: datetime | None = None
     for change in _stream_rows(
         TURNS_SQL, stream=contract.CHAT_TURNS.name, documents=documents, row=_TurnChange
     ):
-        if change.event_id is None:  # a conversation's first turn, moved or new
+        if change.first_turn_at is not None:  # a conversation's first turn, moved or new
             if change.was_at is not None:
                 deltas.add_conversation(change.was_at, sign=-1)
             deltas.add_conversation(change.first_turn_at)
@@ -282,8 +285,8 @@ class _RatingChange:
 
     late: bool
     was_at: datetime | None
-    was_rating: int  # was_rating and was_commented are NULL exactly when was_at is
-    was_commented: bool
+    was_rating: int | None  # was_rating and was_commented are NULL exactly when was_at is
+    was_commented: bool | None
     occurred_at: datetime
     rating: int
     commented: bool
@@ -298,7 +301,7 @@ class _TurnChange:
     event_id: str | None
     late: bool | None
     was_at: datetime | None
-    first_turn_at: datetime
+    first_turn_at: datetime | None
 
 
 Change = TypeVar("Change")
