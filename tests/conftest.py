@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from devstack.servers import KafkaBroker
 from harness.stack import free_port
+from tests.clock import Clock
 from travelbot.streams.lag import LAG
 
 
@@ -22,6 +24,17 @@ def fresh_lag_figures() -> Iterator[None]:
     LAG.clear()
     yield
     LAG.clear()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Product code's "now" starts at the suite's fixed instant (tests.clock.START).
+
+    Product code reads the time through `django.utils.timezone.now` (as Django itself does
+    for auto_now fields and session expiry), so that one attribute is the whole clock."""
+    clock = Clock()
+    monkeypatch.setattr(timezone, "now", clock.now)
+    return clock
 
 
 @pytest.fixture

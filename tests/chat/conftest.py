@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth.models import User
@@ -10,8 +9,9 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from harness.worlds import DemoWorld, load_demo_world
 from profiles.services import DEMO_EMAIL, demo_profile_link
 from tests.chat.fake_llm import FakeLLM
+from tests.clock import START, Clock
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = START
 
 
 @pytest.fixture
@@ -23,8 +23,8 @@ def llm(settings: SettingsWrapper) -> Iterator[FakeLLM]:
 
 
 @pytest.fixture
-def demo_world(db: None) -> DemoWorld:
-    return load_demo_world(NOW)
+def demo_world(db: None, clock: Clock) -> DemoWorld:
+    return load_demo_world(clock.start)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -23,11 +22,11 @@ from knowledge.pipeline import chunks_embed_pending
 from profiles.services import demo_profile_link
 from tests.chat.fake_llm import FakeLLM
 from tests.chat.test_context import publish_document
+from tests.clock import Clock
 from tests.e2e.test_signup_flow import SCREENSHOTS, _chromium
 from travelbot.roles import TRAVELLERS_GROUP
 
 PASSWORD = "a-sturdy-passphrase-42"
-NOW = datetime.now(UTC)
 
 
 @pytest.fixture
@@ -67,17 +66,16 @@ def answer_with_a_live_fact(messages: list[dict[str, Any]]) -> str:
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_traveller_chats_stops_reloads_and_rates(
-    asgi_server: str, settings: SettingsWrapper
+    asgi_server: str, settings: SettingsWrapper, clock: Clock
 ) -> None:
-    world = load_demo_world(NOW)
+    world = load_demo_world(clock.start)
     publish_document("bag-fees", "## Extra bags\nAn extra checked bag costs 35 GBP online.")
     chunks_embed_pending()
     user = User.objects.create_user("alex", password=PASSWORD)
     user.groups.add(Group.objects.get(name=TRAVELLERS_GROUP))
     demo_profile_link(user=user)
-    flight = next(
-        row for row in world.world.rows["flights"].values() if row["departure_at"] > NOW.isoformat()
-    )
+    flights = world.world.rows["flights"].values()
+    flight = next(row for row in flights if row["departure_at"] > clock.start.isoformat())
     question = (
         f"Flights from {flight['origin']} to {flight['destination']} on "
         f"{flight['departure_at'][:10]}, and how much is an extra bag?"

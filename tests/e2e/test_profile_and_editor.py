@@ -4,7 +4,6 @@ real browser (skipped without playwright or Chromium; screenshots in E2E_SCREENS
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pytest
@@ -17,6 +16,7 @@ from knowledge.pipeline import chunks_embed_pending
 from knowledge.streams import documents_apply
 from profiles.models import ProfileLink
 from simulator.customers import DEMO_MEMBER_ID
+from tests.clock import Clock
 from tests.e2e.test_signup_flow import SCREENSHOTS, _chromium
 from travelbot.models import OutboxMessage
 from travelbot.roles import KNOWLEDGE_ADMINS_GROUP, TRAVELLERS_GROUP
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from pytest_django.live_server_helper import LiveServer
 
 PASSWORD = "a-sturdy-passphrase-42"
-NOW = datetime.now(UTC)
 
 
 def deliver_outbox() -> None:
@@ -53,8 +52,10 @@ def sign_in(page, base_url: str, username: str) -> None:  # type: ignore[no-unty
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_traveller_links_their_profile_and_sees_their_trips(live_server: LiveServer) -> None:
-    booking_ref = load_demo_world(NOW).demo_booking_ref
+def test_a_traveller_links_their_profile_and_sees_their_trips(
+    live_server: LiveServer, clock: Clock
+) -> None:
+    booking_ref = load_demo_world(clock.start).demo_booking_ref
     user = User.objects.create_user("ines", password=PASSWORD)
     user.groups.add(Group.objects.get(name=TRAVELLERS_GROUP))
     with _chromium() as browser:

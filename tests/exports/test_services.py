@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
-from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from chat.models import Conversation, Rating
@@ -22,6 +21,7 @@ from exports.models import ExportConsent, ExportRun
 from exports.selectors import watermark_get
 from exports.services import consent_set, export_create, export_run
 from profiles.privacy import profile_erase
+from tests.clock import Clock
 from tests.exports.conftest import ANSWER, CANARIES, COMMENT, QUESTION, rated_turn, traveller
 
 pytestmark = pytest.mark.django_db
@@ -74,11 +74,14 @@ def test_no_canary_reaches_the_parquet(ana: User, tmp_path: Path) -> None:
     assert [canary for canary in CANARIES if canary.lower() in text.lower()] == []
 
 
-def test_parquet_is_partitioned_by_date_with_the_agreed_columns(tmp_path: Path) -> None:
+def test_parquet_is_partitioned_by_date_with_the_agreed_columns(
+    tmp_path: Path, clock: Clock
+) -> None:
     bo = traveller("bo")
-    turn = rated_turn(bo, at=timezone.now() - timedelta(days=2), comment="fine")
+    at = clock.now() - timedelta(days=2)  # the morning: the date is the same an instant later
+    turn = rated_turn(bo, at=at, comment="fine")
     done = run("parquet", tmp_path)
-    day = (timezone.now() - timedelta(days=2)).date()
+    day = at.date()
     [path] = [Path(p) for p in done.files]
     assert path.parent == tmp_path / f"date={day}"
     assert path.name.startswith("part-") and path.suffix == ".parquet"

@@ -13,6 +13,7 @@ from chat.models import Rating
 from feedback.charts import svg_path
 from feedback.models import CommentLabel
 from feedback.services import ratings_ingest, turns_ingest
+from tests.clock import Clock
 from tests.feedback.events import rating_event, turn_event
 from tests.feedback.rated import cited, rated_turn
 
@@ -50,8 +51,10 @@ def test_a_traveller_is_refused(client: Client) -> None:
     assert client.get(URL).status_code == 403
 
 
-def test_staff_see_the_current_windows_figures_from_the_streams(staff_client: Client) -> None:
-    now = timezone.now()
+def test_staff_see_the_current_windows_figures_from_the_streams(
+    staff_client: Client, clock: Clock
+) -> None:
+    now = clock.now()  # the page's current minute must still be this one
     turns_ingest(events=[turn_event("t1", at=now, first_token_ms=640)])
     ratings_ingest(events=[rating_event("r1", at=now), rating_event("r2", at=now, user="u2")])
     page = staff_client.get(URL, {"granularity": "minute"}).content.decode()

@@ -6,10 +6,12 @@ import random
 from collections import defaultdict
 from typing import Any
 
+import psycopg
 import pytest
 from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg import sql
 
 from profiles.identifiers import node_id, normalize_email, normalize_phone, record_identifiers
 from profiles.identity import anchor_order
@@ -105,6 +107,46 @@ def test_a_junk_phone_neither_loses_the_customer_nor_merges_strangers() -> None:
     finding = DataQualityFinding.objects.get(node_id="crm:C-1")
     assert (finding.field, finding.value) == ("phone", junk)
     assert "not used to match" in finding.problem
+
+
+def test_resolving_stays_index_probes_when_the_statistics_call_the_table_empty() -> None:
+    """An ANALYZE that runs while a bulk load is uncommitted records the identifiers as none
+    at all; the lookups must not then turn into a scan of the table per identifier."""
+    load = [
+        customer_event("crm", customer_row(email=f"p{i}@x.org", phone=None), key=f"C-{i}", lsn=1)
+        for i in range(400)
+    ]
+    customers_apply(load)
+    _analyze_from_another_session("profiles_identifier")
+    before = _identifier_blocks_read()
+    members_apply([customer_event("loyalty", member_row(email="p7@x.org"), key="M-7", lsn=1)])
+    assert membership()["loyalty:M-7"] == "crm:C-7"
+    assert _identifier_blocks_read() - before < 100  # a table scan per identifier is thousands
+
+
+def _analyze_from_another_session(table: str) -> None:
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"],
+        port=db["PORT"],
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+        autocommit=True,
+    ) as other:
+        other.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+
+
+def _identifier_blocks_read() -> int:
+    """Blocks of the identifier table and its indexes this transaction has read so far."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sum(pg_stat_get_xact_blocks_fetched(c.oid)) FROM pg_class c "
+            "WHERE c.oid = 'profiles_identifier'::regclass OR c.oid IN "
+            "(SELECT indexrelid FROM pg_index WHERE indrelid = 'profiles_identifier'::regclass)"
+        )
+        (blocks,) = cursor.fetchone()
+    return int(blocks)
 
 
 # --- property: any order, duplicates and stale replays give the brute-force components ----
