@@ -89,7 +89,8 @@ def identities_resolve(*, changes: list[NodeChange]) -> set[str]:
     _replace_identifiers(changes, existing=set(existing))
     old_components = {component for _, component, _ in existing.values()}
     seeds = {c.node for c in changes if not c.deleted} | _members_of(old_components)
-    return _re_resolve(seeds, previous={p for p, _, _ in existing.values()})
+    changed = {c.node for c in changes if not c.deleted}
+    return _re_resolve(seeds, previous={p for p, _, _ in existing.values()}, changed=changed)
 
 
 def identities_resolve_all() -> int:
@@ -99,27 +100,30 @@ def identities_resolve_all() -> int:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RESOLUTION_LOCK])
         cursor.execute("SELECT node_id FROM profiles_identitynode")
         seeds = {row[0] for row in cursor.fetchall()}
-    return len(_re_resolve(seeds, previous=set()))
+    return len(_re_resolve(seeds, previous=set(), changed=seeds))
 
 
-def _re_resolve(seeds: set[str], *, previous: set[str]) -> set[str]:
+def _re_resolve(seeds: set[str], *, previous: set[str], changed: set[str]) -> set[str]:
     """Resolve the components of `seeds` afresh and store what changed."""
     held = _reach(seeds)
     components = _components(held)
     resolution = resolve(held)
     current = _memberships(list(held))  # new nodes stand in their own profile for now
+    moved = {
+        node: row
+        for node in held
+        if current.get(node)
+        != (row := (resolution.profile[node], components[node], _joined_by(resolution, node)))
+    }
+    _store_membership(moved)
+    _store_refusals(list(held), resolution)
+    # Only profiles that gained, lost or changed a record are written (and dated).
+    touched = set(previous)  # the changed records' profiles before: one may have lost a record
+    touched |= {resolution.profile[n] for n in (changed | set(moved)) & set(held)}
+    touched |= {current[n][0] for n in moved if n in current}
     # Every profile a reached node belonged to may vanish (merged), not only the changed ones'.
     previous = previous | {p for p, _, _ in current.values()}
-    _store_membership(
-        {
-            node: row
-            for node in held
-            if current.get(node)
-            != (row := (resolution.profile[node], components[node], _joined_by(resolution, node)))
-        }
-    )
-    _store_refusals(list(held), resolution)
-    return _store_profiles(resolution.profile, previous)
+    return _store_profiles(resolution.profile, previous, touched=touched)
 
 
 def _joined_by(resolution: Resolution, node: str) -> str:
@@ -287,11 +291,17 @@ def _store_refusals(nodes: list[str], resolution: Resolution) -> None:
         _insert_findings(cursor, findings, refused=True, now=timezone.now())
 
 
-def _store_profiles(anchors: dict[str, str], old_profiles: set[str]) -> set[str]:
+def _store_profiles(
+    anchors: dict[str, str], old_profiles: set[str], *, touched: set[str]
+) -> set[str]:
     sizes: dict[str, int] = defaultdict(int)
     for anchor in anchors.values():
         sizes[anchor] += 1
-    rows = [{"profile_id": anchor, "records": size} for anchor, size in sizes.items()]
+    rows = [
+        {"profile_id": anchor, "records": size}
+        for anchor, size in sizes.items()
+        if anchor in touched
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO profiles_profile (profile_id, records, updated_at) "

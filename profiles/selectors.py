@@ -198,6 +198,7 @@ def profile_find(*, identifier: Identifier) -> str | None:
                 kind=identifier.kind, value=identifier.value
             ).values("node_id")
         )
+        .order_by("profile_id")  # a shared phone is in several profiles: answer one, always
         .values_list("profile_id", flat=True)
         .first()
     )
