@@ -30,6 +30,7 @@ EMAIL, PHONE, CUSTOMER_ID, MEMBER_ID, BOOKING_REF = (
 )
 KINDS = (EMAIL, PHONE, CUSTOMER_ID, MEMBER_ID, BOOKING_REF)
 KEY_KIND = {CRM: CUSTOMER_ID, LOYALTY: MEMBER_ID, BOOKING: BOOKING_REF}
+ACCOUNTS = (CRM, LOYALTY)  # a customer's or member's own account; a booking is not one
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 _SEQUENCES = ("0123456789" * 2, "9876543210" * 2)
 
@@ -48,6 +49,15 @@ class Finding:
     field: str
     value: str
     problem: str
+
+
+def is_strong(source: str, kind: str) -> bool:
+    """The contract's identity rule 1: a system's own key, an account's own email and a
+    booking's customer and member ids are strong; a booking's contact email and every phone
+    are weak (families share phones, agents book for many clients with one address)."""
+    if kind == PHONE:
+        return False
+    return not (source == BOOKING and kind == EMAIL)
 
 
 def node_id(source: str, record_id: str) -> str:

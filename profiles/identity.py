@@ -1,10 +1,14 @@
-"""Identity resolution: the profiles are the connected components of the identity graph.
+"""Identity resolution: the contract's identity rules over the identity graph's components.
 
 Each batch of a customer stream replaces the identifiers of the records it changed, then
-recomputes only the components those records belonged to or now touch: the nodes reachable
-from them through shared identifiers. The result depends only on the records as they are
-now (the version guard keeps each at its latest event), so never on the order events came
-in; a profile's id is its anchor, the first of its records by source and id.
+re-resolves only the connected components those records belonged to or now touch: the nodes
+reachable from them through shared identifiers, weak ones included, since every rule looks
+only at records sharing an identifier. Within them the rules (profiles/rules.py) decide the
+people. The result depends only on the records as they are now (the version guard keeps each
+at its latest event), so never on the order events came in.
+
+The SQL reads by index whatever the table statistics say: the node and identifier lists are
+`unnest`ed arrays joined to the unique (node_id, kind, value) and (kind, value) indexes.
 """
 
 from __future__ import annotations
@@ -17,17 +21,16 @@ from typing import Any
 import msgspec
 from django.db import connection
 from django.utils import timezone
-from psycopg.rows import class_row
+from psycopg.rows import class_row, scalar_row
 
 from profiles.identifiers import (
     KEY_KIND,
-    SOURCE_RANK,
     Finding,
     Identifier,
     node_id,
     record_identifiers,
-    split_node_id,
 )
+from profiles.rules import Resolution, anchor_order, resolve
 from travelbot.sql import fetch_all
 from travelbot.streams.envelope import ChangeEvent
 from travelbot.streams.upsert import ms_to_datetime
@@ -35,6 +38,33 @@ from travelbot.streams.upsert import ms_to_datetime
 # Identity resolution of the three customer streams is serialised: two batches recomputing
 # overlapping components at once would each see the other's records half-changed.
 RESOLUTION_LOCK = 7_130_001
+# Every identifier row sharing a (kind, value) with the given nodes' identifiers.
+# For each node of the frontier its identifiers, and for each of those the nodes holding it.
+# Each lookup is a LATERAL subquery fenced by OFFSET 0, so the planner cannot join the table to
+# itself: the work is one index probe per frontier node and per identifier (or a scan, while
+# the table is a few pages), whatever the statistics say. They can say the table is empty: an
+# ANALYZE that runs while a bulk load is uncommitted counts none of its rows, and a semi-join
+# of the table with itself then rescanned it for every row (a snapshot of 400 people took
+# over five minutes).
+REACH_SQL = """
+    SELECT o.node_id, o.kind, o.value
+    FROM unnest(%s::text[]) AS f(node_id)
+    CROSS JOIN LATERAL (
+        SELECT kind, value FROM profiles_identifier WHERE node_id = f.node_id OFFSET 0
+    ) AS m
+    CROSS JOIN LATERAL (
+        SELECT node_id, kind, value FROM profiles_identifier
+        WHERE kind = m.kind AND value = m.value
+        OFFSET 0
+    ) AS o
+"""
+
+
+@dataclass(frozen=True)
+class _Holder:
+    node_id: str
+    kind: str
+    value: str
 
 
 @dataclass(frozen=True)
@@ -78,44 +108,78 @@ def identities_resolve(*, changes: list[NodeChange]) -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RESOLUTION_LOCK])
     existing = _memberships([change.node for change in changes])
-    old_profiles = set(existing.values())
     _replace_identifiers(changes, existing=set(existing))
-    seeds = {c.node for c in changes if not c.deleted} | _members_of(old_profiles)
-    groups = _reach(seeds)
-    anchors = _components(seeds, groups)
-    current = _memberships(list(anchors))  # new nodes stand in their own profile for now
+    old_components = {component for _, component, _ in existing.values()}
+    seeds = {c.node for c in changes if not c.deleted} | _members_of(old_components)
+    changed = {c.node for c in changes if not c.deleted}
+    return _re_resolve(seeds, previous={p for p, _, _ in existing.values()}, changed=changed)
+
+
+def identities_resolve_all() -> int:
+    """Re-resolve every stored record, as after a change of the identity rules (in the
+    caller's transaction). Returns how many profiles there are."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RESOLUTION_LOCK])
+    seeds = set(fetch_all("SELECT node_id FROM profiles_identitynode", row=scalar_row))
+    return len(_re_resolve(seeds, previous=set(), changed=seeds))
+
+
+def _re_resolve(seeds: set[str], *, previous: set[str], changed: set[str]) -> set[str]:
+    """Resolve the components of `seeds` afresh and store what changed."""
+    held = _reach(seeds)
+    components = _components(held)
+    resolution = resolve(held)
+    current = _memberships(list(held))  # new nodes stand in their own profile for now
+    moved = {
+        node: row
+        for node in held
+        if current.get(node)
+        != (row := (resolution.profile[node], components[node], _joined_by(resolution, node)))
+    }
+    _store_membership(moved)
+    _store_refusals(list(held), resolution)
+    # Only profiles that gained, lost or changed a record are written (and dated).
+    touched = set(previous)  # the changed records' profiles before: one may have lost a record
+    touched |= {resolution.profile[n] for n in (changed | set(moved)) & set(held)}
+    touched |= {current[n][0] for n in moved if n in current}
     # Every profile a reached node belonged to may vanish (merged), not only the changed ones'.
-    previous = old_profiles | set(current.values())
-    _store_membership({node: a for node, a in anchors.items() if current.get(node) != a})
-    return _store_profiles(anchors, previous)
+    previous = previous | {p for p, _, _ in current.values()}
+    return _store_profiles(resolution.profile, previous, touched=touched)
+
+
+def _joined_by(resolution: Resolution, node: str) -> str:
+    return resolution.joined_by.get(node, "")[:400]
 
 
 @dataclass(frozen=True)
 class _Membership:
     node_id: str
     profile_id: str
+    component_id: str
+    joined_by: str
 
 
-@dataclass(frozen=True)
-class _NodeIdentifier:
-    node_id: str
-    kind: str
-    value: str
-
-
-def _memberships(nodes: list[str]) -> dict[str, str]:
-    """node -> profile, for those of `nodes` that exist."""
-    sql = "SELECT node_id, profile_id FROM profiles_identitynode WHERE node_id = ANY(%s)"
+def _memberships(nodes: list[str]) -> dict[str, tuple[str, str, str]]:
+    """node -> (profile, component, joined_by), for those of `nodes` that exist."""
+    sql = (
+        "SELECT n.node_id, n.profile_id, n.component_id, n.joined_by "
+        "FROM unnest(%s::text[]) AS w(node_id) "
+        "JOIN profiles_identitynode n ON n.node_id = w.node_id"
+    )
     return {
-        row.node_id: row.profile_id for row in fetch_all(sql, [nodes], row=class_row(_Membership))
+        row.node_id: (row.profile_id, row.component_id, row.joined_by)
+        for row in fetch_all(sql, [nodes], row=class_row(_Membership))
     }
 
 
-def _members_of(profiles: set[str]) -> set[str]:
-    if not profiles:
+def _members_of(components: set[str]) -> set[str]:
+    if not components:
         return set()
-    sql = "SELECT node_id, profile_id FROM profiles_identitynode WHERE profile_id = ANY(%s)"
-    return {row.node_id for row in fetch_all(sql, [list(profiles)], row=class_row(_Membership))}
+    sql = (
+        "SELECT n.node_id FROM unnest(%s::text[]) AS w(component_id) "
+        "JOIN profiles_identitynode n ON n.component_id = w.component_id"
+    )
+    return set(fetch_all(sql, [sorted(components)], row=scalar_row))
 
 
 def _replace_identifiers(changes: list[NodeChange], *, existing: set[str]) -> None:
@@ -156,110 +220,115 @@ def _replace_identifiers(changes: list[NodeChange], *, existing: set[str]) -> No
             "json_to_recordset(%s::json) AS u(node_id text, kind text, value text)",
             [_json(identifiers)],
         )
-        cursor.execute(
-            "INSERT INTO profiles_dataqualityfinding (node_id, field, value, problem, found_at) "
-            "SELECT u.*, %s FROM json_to_recordset(%s::json) "
-            "AS u(node_id text, field text, value text, problem text)",
-            [now, _json(findings)],
-        )
+        _insert_findings(cursor, findings, refused=False, now=now)
         cursor.execute(
             "INSERT INTO profiles_identitynode (node_id, source, record_id, profile_id, "
-            "changed_at) SELECT node_id, source, record_id, node_id, changed_at FROM "
-            "json_to_recordset(%s::json) AS u(node_id text, source text, record_id text, "
-            "changed_at timestamptz) ON CONFLICT (node_id) DO UPDATE SET "
-            "changed_at = excluded.changed_at",
+            "component_id, joined_by, changed_at) SELECT node_id, source, record_id, node_id, "
+            "node_id, '', changed_at FROM json_to_recordset(%s::json) AS u(node_id text, "
+            "source text, record_id text, changed_at timestamptz) ON CONFLICT (node_id) DO "
+            "UPDATE SET changed_at = excluded.changed_at",
             [_json(rows)],
         )
 
 
-# For each node of the frontier its identifiers, and for each of those the nodes holding it.
-# Each lookup is a LATERAL subquery fenced by OFFSET 0, so the planner cannot join the table to
-# itself: the work is one index probe per frontier node and per identifier (or a scan, while
-# the table is a few pages), whatever the statistics say. They can say the table is empty: an
-# ANALYZE that runs while a bulk load is uncommitted counts none of its rows, and a semi-join
-# of the table with itself then rescanned it for every row (a snapshot of 400 people took
-# over five minutes).
-_SHARERS = """
-    SELECT o.node_id, o.kind, o.value
-    FROM unnest(%s::text[]) AS f(node_id)
-    CROSS JOIN LATERAL (
-        SELECT kind, value FROM profiles_identifier WHERE node_id = f.node_id OFFSET 0
-    ) AS m
-    CROSS JOIN LATERAL (
-        SELECT node_id, kind, value FROM profiles_identifier
-        WHERE kind = m.kind AND value = m.value
-        OFFSET 0
-    ) AS o
-"""
+def _insert_findings(
+    cursor: Any, findings: list[dict[str, str]], *, refused: bool, now: Any
+) -> None:
+    if findings:
+        cursor.execute(
+            "INSERT INTO profiles_dataqualityfinding (node_id, refused, field, value, problem, "
+            "found_at) SELECT u.node_id, %s, u.field, u.value, u.problem, %s FROM "
+            "json_to_recordset(%s::json) AS u(node_id text, field text, value text, problem text)",
+            [refused, now, _json(findings)],
+        )
 
 
-def _reach(seeds: set[str]) -> dict[tuple[str, str], set[str]]:
-    """Every identifier group (kind, value) -> nodes, over the nodes reachable from `seeds`.
+def _reach(seeds: set[str]) -> dict[str, set[Identifier]]:
+    """Every node reachable from `seeds` through shared identifiers, with all its identifiers.
 
-    Breadth first, one query per level: components are a few levels deep.
+    Breadth first, one indexed lookup per level (components are a few levels deep): the
+    frontier's identifiers by the unique (node_id, kind, value) index, then their holders by
+    the (kind, value) index. A node's own rows come back when it is on the frontier.
     """
-    groups: dict[tuple[str, str], set[str]] = defaultdict(set)
-    seen, frontier = set(seeds), list(seeds)
+    held: dict[str, set[Identifier]] = defaultdict(set)
+    seen, frontier = set(seeds), sorted(seeds)
     while frontier:
-        sharers = fetch_all(_SHARERS, [frontier], row=class_row(_NodeIdentifier))
+        holders = fetch_all(REACH_SQL, [frontier], row=class_row(_Holder))
         frontier = []
-        for row in sharers:
-            groups[(row.kind, row.value)].add(row.node_id)
-            if row.node_id not in seen:
-                seen.add(row.node_id)
-                frontier.append(row.node_id)
-    return groups
+        for row in holders:
+            node = row.node_id
+            held[node].add(Identifier(row.kind, row.value))
+            if node not in seen:
+                seen.add(node)
+                frontier.append(node)
+    return held
 
 
-def _components(seeds: set[str], groups: dict[tuple[str, str], set[str]]) -> dict[str, str]:
-    """node -> its component's anchor, for every node reached (union-find)."""
-    parent: dict[str, str] = {}
+def _components(held: dict[str, set[Identifier]]) -> dict[str, str]:
+    """node -> its connected component's anchor, over every shared identifier (union-find)."""
+    parent: dict[str, str] = {node: node for node in held}
 
     def find(node: str) -> str:
-        parent.setdefault(node, node)
         while parent[node] != node:
             parent[node] = parent[parent[node]]
             node = parent[node]
         return node
 
-    for node in seeds:
-        find(node)
-    for group in groups.values():
-        first, *others = group
-        for other in others:
-            parent[find(other)] = find(first)
-    by_root: dict[str, list[str]] = defaultdict(list)
-    for node in list(parent):
-        by_root[find(node)].append(node)
-    anchors: dict[str, str] = {}
-    for members in by_root.values():
-        anchors.update(dict.fromkeys(members, min(members, key=anchor_order)))
-    return anchors
+    first_holder: dict[Identifier, str] = {}
+    for node, identifiers in held.items():
+        for identifier in identifiers:
+            other = first_holder.setdefault(identifier, node)
+            parent[find(node)] = find(other)
+    members: dict[str, list[str]] = defaultdict(list)
+    for node in held:
+        members[find(node)].append(node)
+    return {node: min(group, key=anchor_order) for group in members.values() for node in group}
 
 
-def anchor_order(node: str) -> tuple[int, str]:
-    source, record_id = split_node_id(node)
-    return SOURCE_RANK[source], record_id
-
-
-def _store_membership(moved: dict[str, str]) -> None:
+def _store_membership(moved: dict[str, tuple[str, str, str]]) -> None:
     if not moved:
         return
-    rows = [{"node_id": node, "profile_id": anchor} for node, anchor in moved.items()]
+    rows = [
+        {"node_id": node, "profile_id": profile, "component_id": component, "joined_by": why}
+        for node, (profile, component, why) in moved.items()
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE profiles_identitynode n SET profile_id = u.profile_id FROM "
-            "json_to_recordset(%s::json) AS u(node_id text, profile_id text) "
-            "WHERE n.node_id = u.node_id AND n.profile_id <> u.profile_id",
+            "UPDATE profiles_identitynode n SET profile_id = u.profile_id, "
+            "component_id = u.component_id, joined_by = u.joined_by FROM "
+            "json_to_recordset(%s::json) AS u(node_id text, profile_id text, component_id text, "
+            "joined_by text) WHERE n.node_id = u.node_id",
             [_json(rows)],
         )
 
 
-def _store_profiles(anchors: dict[str, str], old_profiles: set[str]) -> set[str]:
+def _store_refusals(nodes: list[str], resolution: Resolution) -> None:
+    """The edges the rules refused, as findings: replaced for every re-resolved node."""
+    findings = [
+        {"node_id": node, "field": f.field, "value": f.value[:320], "problem": f.problem}
+        for node, refused in resolution.refused.items()
+        for f in refused
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM profiles_dataqualityfinding d USING unnest(%s::text[]) AS w(node_id) "
+            "WHERE d.node_id = w.node_id AND d.refused",
+            [nodes],
+        )
+        _insert_findings(cursor, findings, refused=True, now=timezone.now())
+
+
+def _store_profiles(
+    anchors: dict[str, str], old_profiles: set[str], *, touched: set[str]
+) -> set[str]:
     sizes: dict[str, int] = defaultdict(int)
     for anchor in anchors.values():
         sizes[anchor] += 1
-    rows = [{"profile_id": anchor, "records": size} for anchor, size in sizes.items()]
+    rows = [
+        {"profile_id": anchor, "records": size}
+        for anchor, size in sizes.items()
+        if anchor in touched
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO profiles_profile (profile_id, records, updated_at) "

@@ -1,10 +1,12 @@
 """The unified traveller profile.
 
 Three mirrors of the customer sources (CRM, loyalty, bookings) feed an identity graph: every
-source record is a node, its normalised identifiers (email, phone, customer id, member id,
-booking reference) are the edges' reasons, and the connected components are the profiles. A
-profile's id is its anchor record's node id (the first by source, then id), so it stays the
-same across unrelated changes and whatever order the events arrived in.
+source record is a node and its normalised identifiers (email, phone, customer id, member id,
+booking reference) are the edges' reasons. The connected components of that graph are only
+the unit of re-resolution; within one, the contract's identity rules (profiles/rules.py)
+decide the people, and a person is a profile. A profile's id is its anchor record's node id
+(the first by source, then id), so it stays the same across unrelated changes and whatever
+order the events arrived in.
 """
 
 from __future__ import annotations
@@ -56,6 +58,9 @@ class IdentityNode(models.Model):
     source = models.CharField(max_length=10)
     record_id = models.CharField(max_length=64)
     profile_id = models.CharField(max_length=80, db_index=True)
+    # The connected component it is in: what a change must re-resolve together.
+    component_id = models.CharField(max_length=80, db_index=True, default="")
+    joined_by = models.CharField(max_length=400, default="")  # the rule, for staff; "" = anchor
     changed_at = models.DateTimeField()  # the record's as_of
 
     def __str__(self) -> str:
@@ -63,7 +68,7 @@ class IdentityNode(models.Model):
 
 
 class Identifier(models.Model):
-    """A normalised identifier of a node: records sharing one are the same person."""
+    """A normalised identifier of a node: records sharing one may be the same person."""
 
     # No index of its own: the unique (node_id, kind, value) index leads with it.
     node_id = models.CharField(max_length=80)
@@ -90,9 +95,11 @@ class Profile(models.Model):
 
 
 class DataQualityFinding(models.Model):
-    """A value kept on its record but not used to match, with the reason, for staff."""
+    """A value kept on its record but not used to match, with the reason, for staff: unusable
+    (`refused` false), or an edge the identity rules refused (`refused` true)."""
 
     node_id = models.CharField(max_length=80, db_index=True)
+    refused = models.BooleanField(default=False)
     field = models.CharField(max_length=32)
     value = models.CharField(max_length=320)
     problem = models.CharField(max_length=200)
@@ -126,11 +133,13 @@ class ProfileLink(models.Model):
 
 
 class EmailVerification(models.Model):
-    """One emailed link: signed, expiring, usable once."""
+    """One emailed link: signed, expiring, usable once. With a member id, it was sent to that
+    loyalty member's own email and links the member; otherwise it links `email`."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     email = models.CharField(max_length=320)
+    member_id = models.CharField(max_length=64, null=True)
     created_at = models.DateTimeField(auto_now_add=True)
     used_at = models.DateTimeField(null=True)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,11 +31,11 @@ from profiles.identifiers import (
     Identifier,
     normalize_email,
     normalize_phone,
-    split_node_id,
 )
-from profiles.identity import anchor_order
 from profiles.models import CrmCustomer, DataQualityFinding, HeldEvent, IdentityNode, Suppression
 from profiles.models import Identifier as IdentifierRow
+from profiles.rules import anchor_order
+from profiles.rules import label as _label
 from travelbot.money import money_text
 from travelbot.sql import fetch_all
 
@@ -45,32 +44,36 @@ from travelbot.sql import fetch_all
 RECORDS_SQL = """
 WITH wanted AS (SELECT {profile} AS profile_id),
 nodes AS (
-  SELECT n.node_id, n.source, n.record_id, n.profile_id,
+  SELECT n.node_id, n.source, n.record_id, n.profile_id, n.joined_by,
          (SELECT json_agg(json_build_array(i.kind, i.value)) FROM profiles_identifier i
            WHERE i.node_id = n.node_id)::text AS identifiers
     FROM profiles_identitynode n WHERE n.profile_id = (SELECT profile_id FROM wanted)
 )
 SELECT n.profile_id, 'crm' AS source, c.customer_id AS record_id, c.version, c.as_of,
-       row_to_json(c)::text AS data, n.identifiers
+       row_to_json(c)::text AS data, n.identifiers, n.joined_by
   FROM nodes n JOIN profiles_crmcustomer c ON c.customer_id = n.record_id
  WHERE n.source = 'crm' AND NOT c.deleted
 UNION ALL
 SELECT n.profile_id, 'loyalty', m.member_id, m.version, m.as_of, row_to_json(m)::text,
-       n.identifiers
+       n.identifiers, n.joined_by
   FROM nodes n JOIN profiles_loyaltymember m ON m.member_id = n.record_id
  WHERE n.source = 'loyalty' AND NOT m.deleted
 UNION ALL
 SELECT n.profile_id, 'booking', b.booking_ref, b.version, b.as_of, row_to_json(b)::text,
-       n.identifiers
+       n.identifiers, n.joined_by
   FROM nodes n JOIN profiles_booking b ON b.booking_ref = n.record_id
  WHERE n.source = 'booking' AND NOT b.deleted
 """
 BY_ID = RECORDS_SQL.format(profile="%(profile)s")
+# What a traveller sees is what they proved (contract identity rule 4): the person whose own
+# account holds the linked email or member id, never a booking that merely carries it, and
+# nobody when that email is the own email of several people (a hub).
 BY_USER = RECORDS_SQL.format(
-    profile="(SELECT n.profile_id FROM profiles_profilelink l "
+    profile="(SELECT min(n.profile_id) FROM profiles_profilelink l "
     "JOIN profiles_identifier i ON i.kind = l.kind AND i.value = l.value "
     "JOIN profiles_identitynode n ON n.node_id = i.node_id "
-    "WHERE l.user_id = %(user)s LIMIT 1)"
+    "WHERE l.user_id = %(user)s AND n.source IN ('crm', 'loyalty') "
+    "HAVING count(DISTINCT n.profile_id) = 1)"
 )
 INVENTORY_SQL = """
 SELECT 'flight' AS kind, flight_id AS key, row_to_json(f)::text AS data FROM inventory_flight f
@@ -160,26 +163,27 @@ def profile_get(
     profile = _profile(_records(BY_ID, {"profile": profile_id}), now=now)
     if profile is not None and for_staff:
         nodes = [f"{r.source}:{r.id}" for r in profile.records]
-        profile.findings = list(DataQualityFinding.objects.filter(node_id__in=nodes))
+        profile.findings = list(
+            DataQualityFinding.objects.filter(node_id__in=nodes).order_by("node_id", "id")
+        )
+        profile.explanation += [
+            f"refused: {_label(f.node_id)} {f.field.replace('_', ' ')} {f.value}: {f.problem}"
+            for f in profile.findings
+            if f.refused
+        ]
     return profile
 
 
-def _profile(
-    rows: list[tuple[str, SourceRecord, list[Identifier]]], *, now: datetime | None
-) -> UnifiedProfile | None:
+def _profile(rows: list[RecordRow], *, now: datetime | None) -> UnifiedProfile | None:
     if not rows:
         return None
-    records = sorted((record for _, record, _ in rows), key=_record_order)
-    profile = UnifiedProfile(profile_id=rows[0][0], records=records)
+    rows = sorted(rows, key=lambda row: _record_order(row.record))
+    profile = UnifiedProfile(profile_id=rows[0].profile_id, records=[r.record for r in rows])
     _resolve_fields(profile)
     _fill_trips(profile, now or timezone.now())
-    groups = [
-        (identifier, f"{record.source}:{record.id}")
-        for _, record, identifiers in rows
-        for identifier in identifiers
-    ]
-    profile.identifiers = sorted({identifier for identifier, _ in groups})
-    profile.explanation = explain(profile.profile_id, groups)
+    profile.identifiers = sorted({i for row in rows for i in row.identifiers})
+    # Why each record is here: the rule that joined it, stored when it was resolved.
+    profile.explanation = [row.joined_by for row in rows if row.joined_by]
     return profile
 
 
@@ -195,6 +199,7 @@ def profile_find(*, identifier: Identifier) -> str | None:
                 kind=identifier.kind, value=identifier.value
             ).values("node_id")
         )
+        .order_by("profile_id")  # a shared phone is in several profiles: answer one, always
         .values_list("profile_id", flat=True)
         .first()
     )
@@ -228,11 +233,20 @@ class _RecordRow:
     as_of: datetime
     data: str
     identifiers: str | None
+    joined_by: str
 
 
-def _records(sql: str, params: dict[str, Any]) -> list[tuple[str, SourceRecord, list[Identifier]]]:
+@dataclass(frozen=True)
+class RecordRow:
+    profile_id: str
+    record: SourceRecord
+    identifiers: list[Identifier]
+    joined_by: str
+
+
+def _records(sql: str, params: dict[str, Any]) -> list[RecordRow]:
     return [
-        (
+        RecordRow(
             row.profile_id,
             SourceRecord(
                 source=row.source,
@@ -242,6 +256,7 @@ def _records(sql: str, params: dict[str, Any]) -> list[tuple[str, SourceRecord, 
                 data=json.loads(row.data),
             ),
             [Identifier(kind, value) for kind, value in json.loads(row.identifiers or "[]")],
+            row.joined_by,
         )
         for row in fetch_all(sql, params, row=class_row(_RecordRow))
     ]
@@ -437,29 +452,6 @@ def _as_datetime(moment: datetime | date) -> datetime:
     if isinstance(moment, datetime):
         return moment
     return datetime(moment.year, moment.month, moment.day, tzinfo=timezone.get_current_timezone())
-
-
-def explain(profile_id: str, groups: list[tuple[Identifier, str]]) -> list[str]:
-    """Why each record belongs: a shortest path of shared identifiers from the anchor."""
-    by_identifier: dict[Identifier, set[str]] = defaultdict(set)
-    by_node: dict[str, set[Identifier]] = defaultdict(set)
-    for identifier, node in groups:
-        by_identifier[identifier].add(node)
-        by_node[node].add(identifier)
-    lines, seen, queue = [], {profile_id}, deque([profile_id])
-    while queue:
-        node = queue.popleft()
-        for identifier in sorted(by_node[node]):
-            for other in sorted(by_identifier[identifier] - seen, key=anchor_order):
-                seen.add(other)
-                queue.append(other)
-                lines.append(f"{_label(other)} joined via {identifier} to {_label(node)}")
-    return lines
-
-
-def _label(node: str) -> str:
-    source, record_id = split_node_id(node)
-    return f"{source} {record_id}"
 
 
 def _money(value: Any) -> str:

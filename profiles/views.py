@@ -67,12 +67,12 @@ def link_email(request: HttpRequest) -> HttpResponse:
     form = EmailLinkForm(request.POST)
     if not form.is_valid():
         return _profile_page(request, email_form=form, status=400)
-    confirm = request.build_absolute_uri(reverse("profiles:confirm", args=["TOKEN"]))
     try:
         email = email_verification_send(
             user=signed_in(request),
             email=form.cleaned_data["email"],
-            confirm_url=confirm.replace("TOKEN", "{token}"),
+            confirm_url=_confirm_url(request),
+            client=_client(request),
         )
     except LinkError as exc:
         form.add_error("email", str(exc))
@@ -85,11 +85,15 @@ def link_email(request: HttpRequest) -> HttpResponse:
 @require_GET
 def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        email_verification_confirm(user=signed_in(request), token=token)
+        link = email_verification_confirm(user=signed_in(request), token=token)
     except LinkError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Your email is confirmed and your profile linked.")
+        done = {
+            ProfileLink.Method.EMAIL: "Your email is confirmed and your profile linked.",
+            ProfileLink.Method.LOYALTY: "Your loyalty account and bookings are linked.",
+        }
+        messages.success(request, done[ProfileLink.Method(link.method)])
     return redirect("profiles:mine")
 
 
@@ -100,12 +104,32 @@ def link_loyalty(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _profile_page(request, loyalty_form=form, status=400)
     try:
-        profile_link_by_loyalty(user=signed_in(request), **form.cleaned_data)
+        masked = profile_link_by_loyalty(
+            user=signed_in(request),
+            confirm_url=_confirm_url(request),
+            client=_client(request),
+            **form.cleaned_data,
+        )
     except LinkError as exc:
         form.add_error(None, str(exc))
         return _profile_page(request, loyalty_form=form, status=400)
-    messages.success(request, "Your loyalty account and bookings are linked.")
+    messages.success(
+        request,
+        f"We sent a confirmation link to the email of that loyalty account ({masked}). "
+        "Your loyalty account and bookings are linked once you open it.",
+    )
     return redirect("profiles:mine")
+
+
+def _confirm_url(request: HttpRequest) -> str:
+    """The emailed link's address, with a `{token}` placeholder."""
+    confirm = request.build_absolute_uri(reverse("profiles:confirm", args=["TOKEN"]))
+    return confirm.replace("TOKEN", "{token}")
+
+
+def _client(request: HttpRequest) -> str:
+    # REMOTE_ADDR, not a forwarded header a client could set to dodge the limit.
+    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 @login_required

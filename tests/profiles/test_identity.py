@@ -1,11 +1,12 @@
-"""Identity resolution: profiles are the connected components of the identity graph."""
+"""Identity resolution: the contract's identity rules, incremental and order-independent."""
 
 from __future__ import annotations
 
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
+import msgspec
 import psycopg
 import pytest
 from django.db import connection
@@ -13,9 +14,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
-from profiles.identifiers import node_id, normalize_email, normalize_phone, record_identifiers
-from profiles.identity import anchor_order
+from profiles.identifiers import (
+    is_strong,
+    node_id,
+    normalize_email,
+    normalize_phone,
+    record_identifiers,
+    split_node_id,
+)
 from profiles.models import DataQualityFinding, IdentityNode, Profile
+from profiles.rules import resolve
 from profiles.streams import bookings_apply, customers_apply, members_apply
 from tests.factories import booking_row, customer_event, customer_row, member_row
 from travelbot.streams import contract
@@ -55,7 +63,7 @@ def test_a_booking_joins_its_customer_through_the_customer_id_alone() -> None:
     assert membership() == {"crm:C-7": "crm:C-7", "booking:B1": "crm:C-7"}
 
 
-def test_an_identifier_change_splits_a_profile_and_a_new_record_merges_two() -> None:
+def test_an_email_change_splits_two_accounts_and_a_booking_naming_both_never_joins_them() -> None:
     customers_apply([customer_event("crm", customer_row(phone=None), key="C-1", lsn=1)])
     members_apply([customer_event("loyalty", member_row(phone=None), key="M-1", lsn=1)])
     assert membership()["loyalty:M-1"] == "crm:C-1"
@@ -67,24 +75,36 @@ def test_an_identifier_change_splits_a_profile_and_a_new_record_merges_two() -> 
         ]
     )
     assert membership()["loyalty:M-1"] == "loyalty:M-1"
-    bridge = booking_row(email="new@example.com", member_id=None, customer_id="C-1")
+    # Before 2026-12-03 this booking merged the two: it names both and shares their emails.
+    bridge = booking_row(email="new@example.com", member_id="M-1", customer_id="C-1")
     bookings_apply([customer_event("booking", bridge, key="B9", lsn=1)])
-    assert set(membership().values()) == {"crm:C-1"}
+    assert membership() == {
+        "crm:C-1": "crm:C-1",
+        "loyalty:M-1": "loyalty:M-1",
+        "booking:B9": "crm:C-1",
+    }
+    refused = DataQualityFinding.objects.filter(node_id="booking:B9", refused=True)
+    assert {(f.field, f.value) for f in refused} == {
+        ("member_id", "M-1"),
+        ("email", "new@example.com"),
+    }
 
 
-def test_deleting_the_only_link_splits_the_profile_again() -> None:
+def test_a_new_own_email_joins_and_deleting_an_account_splits_the_profile_again() -> None:
     customers_apply(
         [customer_event("crm", customer_row(email="a@x.org", phone=None), key="C-1", lsn=1)]
     )
     members_apply(
         [customer_event("loyalty", member_row(email="b@x.org", phone=None), key="M-1", lsn=1)]
     )
-    bridge = booking_row(email="b@x.org", member_id=None, customer_id="C-1")
-    bookings_apply([customer_event("booking", bridge, key="B1", lsn=1)])
-    assert len(set(membership().values())) == 1
-    bookings_apply([customer_event("booking", None, key="B1", lsn=2, op="d")])
-    assert membership() == {"crm:C-1": "crm:C-1", "loyalty:M-1": "loyalty:M-1"}
-    assert set(Profile.objects.values_list("profile_id", flat=True)) == {"crm:C-1", "loyalty:M-1"}
+    assert len(set(membership().values())) == 2
+    members_apply(
+        [customer_event("loyalty", member_row(email="a@x.org", phone=None), key="M-1", lsn=2)]
+    )
+    assert set(membership().values()) == {"crm:C-1"}
+    customers_apply([customer_event("crm", None, key="C-1", lsn=2, op="d")])
+    assert membership() == {"loyalty:M-1": "loyalty:M-1"}
+    assert set(Profile.objects.values_list("profile_id", flat=True)) == {"loyalty:M-1"}
 
 
 def test_the_profile_id_survives_unrelated_changes() -> None:
@@ -149,84 +169,70 @@ def _identifier_blocks_read() -> int:
     return int(blocks)
 
 
-# --- property: any order, duplicates and stale replays give the brute-force components ----
+# --- property: any order, duplicates, stale replays, deletes and re-keys -------------------
 
 EMAILS = ["ana@example.com", " ANA@example.com", "bo@example.com", "cy@example.com", "bad-email"]
 PHONES = ["+44 7700 900123", "07700 900123", "+44 7700 900456", "000", None]
+ROWS = {"crm": contract.CustomerRow, "loyalty": contract.MemberRow, "booking": contract.BookingRow}
+History = list[tuple[str, str, list[dict[str, Any] | None]]]
+
+
+def _version(draw: Any, source: str, key: str) -> dict[str, Any] | None:
+    if draw(st.integers(0, 5)) == 0:
+        return None
+    email, phone = draw(st.sampled_from(EMAILS + [None])), draw(st.sampled_from(PHONES))
+    if source == "crm":
+        return customer_row(key, email=email, phone=phone)
+    if source == "loyalty":
+        return member_row(key, email=email, phone=phone)
+    return booking_row(
+        key,
+        email=email,
+        phone=phone,
+        customer_id=draw(st.sampled_from([None, "C1", "C2", "C3", "C9"])),
+        member_id=draw(st.sampled_from([None, "M1", "M2"])),
+    )
 
 
 @st.composite
-def histories(draw: Any) -> list[tuple[str, str, list[dict[str, Any] | None]]]:
+def histories(draw: Any) -> History:
     """Per record: its source, key and successive versions (None = deleted)."""
-    records: list[tuple[str, str, list[dict[str, Any] | None]]] = []
+    records: History = []
     for source, keys in (
         ("crm", ["C1", "C2", "C3"]),
         ("loyalty", ["M1", "M2"]),
-        ("booking", ["B1", "B2", "B3"]),
+        ("booking", ["B1", "B2", "B3", "B4"]),
     ):
         for key in keys:
-            if not draw(st.booleans()):
-                continue
-            versions: list[dict[str, Any] | None] = []
-            for _ in range(draw(st.integers(1, 3))):
-                if draw(st.integers(0, 5)) == 0:
-                    versions.append(None)
-                    continue
-                email, phone = draw(st.sampled_from(EMAILS + [None])), draw(st.sampled_from(PHONES))
-                if source == "crm":
-                    versions.append(customer_row(key, email=email, phone=phone))
-                elif source == "loyalty":
-                    versions.append(member_row(key, email=email, phone=phone))
-                else:
-                    versions.append(
-                        booking_row(
-                            key,
-                            email=email,
-                            phone=phone,
-                            customer_id=draw(st.sampled_from([None, "C1", "C2", "C3"])),
-                            member_id=draw(st.sampled_from([None, "M1", "M2"])),
-                        )
-                    )
-            records.append((source, key, versions))
+            if draw(st.booleans()):
+                versions = [_version(draw, source, key) for _ in range(draw(st.integers(1, 3)))]
+                records.append((source, key, versions))
+    last_c1 = next((v[-1] for s, k, v in records if k == "C1"), None)
+    if last_c1 is not None and draw(st.booleans()):  # re-keyed: deleted, then under a new key
+        records = [(s, k, v + [None] if k == "C1" else v) for s, k, v in records]
+        records.append(("crm", "C9", [customer_row("C9", email=last_c1["email"])]))
     return records
 
 
-def brute_force(records: list[tuple[str, str, list[dict[str, Any] | None]]]) -> dict[str, str]:
-    """The expected membership from the final versions alone, by a plain union-find."""
-    rows = {
-        "crm": contract.CustomerRow,
-        "loyalty": contract.MemberRow,
-        "booking": contract.BookingRow,
+def final_records(records: History) -> dict[str, Any]:
+    """node -> its final row, for the records that are live at the end."""
+    return {
+        node_id(source, key): msgspec.convert(versions[-1], ROWS[source])
+        for source, key, versions in records
+        if versions[-1] is not None
     }
-    import msgspec
-
-    live: dict[str, set[Any]] = {}
-    for source, key, versions in records:
-        final = versions[-1]
-        if final is not None:
-            row = msgspec.convert(final, rows[source])
-            live[node_id(source, key)] = record_identifiers(source, key, row)[0]
-    parent = {node: node for node in live}
-
-    def find(node: str) -> str:
-        while parent[node] != node:
-            node = parent[node]
-        return node
-
-    owners: dict[Any, str] = {}
-    for node, identifiers in live.items():
-        for identifier in identifiers:
-            if identifier in owners:
-                parent[find(node)] = find(owners[identifier])
-            else:
-                owners[identifier] = node
-    groups: dict[str, list[str]] = defaultdict(list)
-    for node in live:
-        groups[find(node)].append(node)
-    return {node: min(members, key=anchor_order) for members in groups.values() for node in members}
 
 
-def deliveries(records: list[Any], seed: int) -> list[tuple[str, Any]]:
+def from_scratch(records: History) -> dict[str, str]:
+    """The rules applied once to the final versions: what any delivery must end with."""
+    live = {
+        node: record_identifiers(*split_node_id(node), row)[0]
+        for node, row in final_records(records).items()
+    }
+    return resolve(live).profile
+
+
+def deliveries(records: History, seed: int) -> list[tuple[str, Any]]:
     """Every version as an event, shuffled, with duplicates and stale replays."""
     rng = random.Random(seed)
     events = []
@@ -239,20 +245,13 @@ def deliveries(records: list[Any], seed: int) -> list[tuple[str, Any]]:
     return events
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(records=histories(), seed=st.integers(0, 10_000))
-def test_profiles_equal_the_brute_force_components_whatever_the_delivery(
-    records: list[Any], seed: int
-) -> None:
+def deliver(events: list[tuple[str, Any]]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE profiles_crmcustomer, profiles_loyaltymember, profiles_booking, "
             "profiles_identitynode, profiles_identifier, profiles_profile, "
             "profiles_dataqualityfinding"
         )
-    events = deliveries(records, seed)
     batch: list[Any] = []
     for index, (source, event) in enumerate(events):
         batch.append(event)
@@ -260,5 +259,95 @@ def test_profiles_equal_the_brute_force_components_whatever_the_delivery(
         if last or events[index + 1][0] != source or len(batch) >= 3:
             APPLY[source](batch)
             batch = []
-    assert membership() == brute_force(records)
-    assert set(Profile.objects.values_list("profile_id", flat=True)) == set(membership().values())
+
+
+def assert_no_profile_holds_two_people(records: History, profiles: dict[str, str]) -> None:
+    """Accounts share a profile only when one own email proves it; a booking is in the
+    profile of the account it names (customer first), never pulled elsewhere by weak values."""
+    rows = final_records(records)
+    accounts: dict[str, list[str]] = defaultdict(list)
+    for node, profile in profiles.items():
+        if not node.startswith("booking:"):
+            accounts[profile].append(node)
+    for members in accounts.values():
+        emails = {normalize_email(rows[n].email or "") for n in members}
+        assert len(members) == 1 or (len(emails) == 1 and None not in emails), members
+        crm = [n for n in members if n.startswith("crm:")]
+        assert len(crm) <= 1 or len(emails) == 1, crm  # two customer ids need that proof
+    for node, profile in profiles.items():
+        if not node.startswith("booking:"):
+            continue
+        row = rows[node]
+        named = (f"crm:{row.customer_id}" if row.customer_id else None) or (
+            f"loyalty:{row.member_id}" if row.member_id else None
+        )
+        if named in profiles:
+            assert profile == profiles[named], (node, named)
+        elif accounts.get(profile):  # a guest booking attached to a person
+            assert named is None, node
+            person = {normalize_email(rows[a].email or "") for a in accounts[profile]} | {
+                normalize_phone(rows[a].phone or "") for a in accounts[profile]
+            }
+            contact = {normalize_email(row.email or ""), normalize_phone(row.phone or "")}
+            assert (contact - {None}) & (person - {None}), node
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(records=histories(), seed=st.integers(0, 10_000))
+def test_profiles_follow_the_rules_whatever_the_delivery(records: History, seed: int) -> None:
+    deliver(deliveries(records, seed))
+    assert membership() == from_scratch(records)
+    sizes = Counter(membership().values())
+    assert dict(Profile.objects.values_list("profile_id", "records")) == sizes
+    assert_no_profile_holds_two_people(records, membership())
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(records=histories(), seeds=st.tuples(st.integers(0, 10_000), st.integers(0, 10_000)))
+def test_two_deliveries_of_one_history_end_in_the_same_profiles_and_findings(
+    records: History, seeds: tuple[int, int]
+) -> None:
+    outcomes = []
+    for seed in seeds:
+        deliver(deliveries(records, seed))
+        findings = set(
+            DataQualityFinding.objects.values_list(
+                "node_id", "refused", "field", "value", "problem"
+            )
+        )
+        joined = set(IdentityNode.objects.values_list("node_id", "joined_by"))
+        outcomes.append((membership(), findings, joined))
+    assert outcomes[0] == outcomes[1]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(records=histories())
+def test_weak_identifiers_never_join_two_components_of_strong_ones(records: History) -> None:
+    """Union the records by strong identifiers only: no profile spans two such components
+    that both hold an account (a guest booking may attach to one person, never bridge two)."""
+    live = final_records(records)
+    parent = {node: node for node in live}
+
+    def find(node: str) -> str:
+        while parent[node] != node:
+            node = parent[node]
+        return node
+
+    owners: dict[Any, str] = {}
+    for node, row in live.items():
+        source = split_node_id(node)[0]
+        for identifier in record_identifiers(source, split_node_id(node)[1], row)[0]:
+            if is_strong(source, identifier.kind):
+                other = owners.setdefault(identifier, node)
+                parent[find(node)] = find(other)
+    strong: dict[str, set[str]] = defaultdict(set)
+    for node, profile in from_scratch(records).items():
+        if not node.startswith("booking:"):
+            strong[profile].add(find(node))
+    assert all(len(components) == 1 for components in strong.values())

@@ -131,14 +131,38 @@ def test_a_finished_trip_is_past_and_a_cancelled_booking_is_listed_apart() -> No
     assert [t.booking_ref for t in profile.cancelled] == ["Q1W2E3"]
 
 
-def test_the_explanation_says_which_identifier_joins_each_record() -> None:
+def test_the_explanation_says_which_identifier_and_rule_join_each_record() -> None:
     ana()
     profile = profile_get(profile_id="crm:C-1001")
     assert profile is not None
-    assert "loyalty TB-100200300 joined via email ana.silva@example.com to crm C-1001" in (
-        profile.explanation
+    assert profile.explanation == [
+        "loyalty TB-100200300 joined via email ana.silva@example.com to crm C-1001: "
+        "the same own account email (strong)",
+        "booking X7K2PQ joined via member id TB-100200300 to loyalty TB-100200300: "
+        "the booking's own account (strong)",
+    ]
+
+
+def test_staff_see_the_edges_the_rules_refused_and_travellers_do_not() -> None:
+    ana()
+    stranger = booking_row(email="mallory@example.com", member_id="TB-100200300")
+    customers_apply(
+        [
+            customer_event(
+                "crm", customer_row(email="mallory@example.com", phone=None), key="C-66", lsn=1
+            )
+        ]
     )
-    assert len(profile.explanation) == 2
+    bookings_apply([customer_event("booking", stranger, key="EVIL01", lsn=1)])
+    staff_view = profile_get(profile_id="crm:C-1001", for_staff=True)
+    assert staff_view is not None
+    assert (
+        "refused: booking EVIL01 email mallory@example.com: the own email of another person's "
+        "account: not used, the booking names its own" in staff_view.explanation
+    )
+    traveller_view = profile_get(profile_id="crm:C-1001")
+    assert traveller_view is not None
+    assert not any(line.startswith("refused") for line in traveller_view.explanation)
 
 
 def test_a_chat_turn_reads_the_travellers_profile_in_two_queries(

@@ -88,7 +88,9 @@ def test_an_expired_verification_link_is_refused(settings: Any) -> None:
     assert "has expired" in page and not ProfileLink.objects.exists()
 
 
-def test_a_loyalty_number_and_a_booking_of_the_same_profile_link_it() -> None:
+def test_a_loyalty_number_and_a_booking_link_only_once_the_members_own_email_confirms(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
     ana()
     client = signed_in("ana")
     page = client.post(
@@ -96,7 +98,15 @@ def test_a_loyalty_number_and_a_booking_of_the_same_profile_link_it() -> None:
         {"member_id": "TB-100200300", "booking_ref": "x7k2pq"},
         follow=True,
     ).content.decode()
-    assert "linked" in page and "Ana Silva" in page
+    assert "a***@example.com" in page and "Ana Silva" not in page
+    assert not ProfileLink.objects.exists()
+    assert mail.outbox[-1].to == ["ana.silva@example.com"]  # the member's own address
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.get(emailed_link(), follow=True).content.decode()
+    assert "Your loyalty account and bookings are linked" in page and "Ana Silva" in page
+    assert ProfileLink.objects.get().method == "loyalty"
+    notice = mail.outbox[-1]
+    assert notice.to == ["ana.silva@example.com"] and '"ana"' in str(notice.body)
 
 
 def test_a_booking_of_someone_else_does_not_link_and_attempts_are_limited() -> None:
@@ -124,6 +134,7 @@ def test_a_booking_of_someone_else_does_not_link_and_attempts_are_limited() -> N
         "/profile/link/loyalty", {"member_id": "TB-100200300", "booking_ref": "X7K2PQ"}, follow=True
     ).content.decode()
     assert "Too many attempts" in page and not ProfileLink.objects.exists()
+    assert not mail.outbox
 
 
 def test_a_traveller_sees_only_their_own_profile_and_can_unlink() -> None:
@@ -181,8 +192,8 @@ def test_staff_find_a_profile_by_any_spelling_of_an_identifier() -> None:
         ("booking", "X7K2PQ"),
     }
     assert (
-        "loyalty TB-100200300 joined via email ana.silva@example.com to crm C-1001"
-        in (body["explanation"])
+        "loyalty TB-100200300 joined via email ana.silva@example.com to crm C-1001: "
+        "the same own account email (strong)" in body["explanation"]
     )
 
 
