@@ -9,7 +9,6 @@ the customer nor merge strangers) and becomes a data-quality finding for staff.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -119,12 +118,6 @@ def record_identifiers(
             if (value := getattr(row, kind)) is not None:
                 found.add(Identifier(kind, value))
     return found, findings
-
-
-def identifier_hash(identifier: Identifier) -> str:
-    """What a suppression keeps of an erased person's identifier: never the value itself."""
-    text = f"travelbot-suppression-v1:{identifier.kind}:{identifier.value}"
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def identifier_from_query(kind: str, raw: str) -> Identifier | None:

@@ -15,6 +15,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 
 from travelbot.streams.mirror import Versioned
 
@@ -132,6 +133,31 @@ class ProfileLink(models.Model):
         return f"{self.user_id} -> {self.kind} {self.value}"
 
 
+class LinkHistory(models.Model):
+    """Every identifier a user was ever linked through, kept after the link is replaced or
+    removed, so that erasing the person finds the user (and what they said) all the same.
+
+    Written by a database trigger on ProfileLink (migration
+    0002_link_history_and_keyed_suppressions), not by the linking code: no way of linking,
+    relinking or unlinking, present or future, can forget to record it.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16)
+    value = models.CharField(max_length=320)
+    method = models.CharField(max_length=10, choices=ProfileLink.Method.choices)
+    first_linked_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "value"], name="link_history_once")
+        ]
+        indexes = [models.Index(fields=["kind", "value"], name="link_history_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} was linked to {self.kind} {self.value}"
+
+
 class EmailVerification(models.Model):
     """One emailed link: signed, expiring, usable once. With a member id, it was sent to that
     loyalty member's own email and links the member; otherwise it links `email`."""
@@ -148,7 +174,8 @@ class EmailVerification(models.Model):
 
 
 class Suppression(models.Model):
-    """An erased person's identifier, kept only as a hash, so replays cannot bring them back."""
+    """An erased person's identifier, kept only as a keyed hash, so replays cannot bring them
+    back. A lifted one still drops events from before its erasure."""
 
     kind = models.CharField(max_length=16)
     value_hash = models.CharField(max_length=64)
@@ -163,16 +190,24 @@ class Suppression(models.Model):
     erasure = models.UUIDField(db_index=True)  # the erasure it came from, to lift together
 
     class Meta:
-        indexes = [
-            models.Index(
-                fields=["value_hash"],
-                name="suppression_active",
-                condition=models.Q(lifted_at=None),
-            )
-        ]
+        # Lifted suppressions are screened too (they drop what happened before the erasure).
+        indexes = [models.Index(fields=["value_hash"], name="suppression_lookup")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.value_hash[:12]}… ({'lifted' if self.lifted_at else 'active'})"
+
+
+class ErasedUser(models.Model):
+    """An erased traveller's deleted account, kept only as a keyed hash of its id: their
+    ratings and turns still in flight on the streams are dropped when they arrive. Never
+    lifted: lifting a suppression lets the person's records back, not the account."""
+
+    user_hash = models.CharField(max_length=64, unique=True)
+    erasure = models.UUIDField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"erased user {self.user_hash[:12]}…"
 
 
 class HeldEvent(models.Model):

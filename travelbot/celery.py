@@ -15,6 +15,9 @@ app.conf.beat_schedule = {
     "prune-stream-stats": {"task": "travelbot.tasks.stream_stats_prune", "schedule": 60.0},
     # Catches what a broker outage left in the outbox; commits trigger a relay at once.
     "relay-outbox": {"task": "travelbot.tasks.relay_outbox", "schedule": 2.0},
+    # Published outbox messages and dead letters hold personal data: kept only so long.
+    "prune-outbox": {"task": "travelbot.tasks.outbox_prune", "schedule": 3600.0},
+    "prune-dead-letters": {"task": "travelbot.tasks.dead_letters_prune", "schedule": 3600.0},
     # Catches chunks a failed or missed embedding left behind (and fills in a new model).
     "embed-pending": {"task": "knowledge.tasks.embed_pending", "schedule": 10.0},
     # Catches comment labels whose task a broker outage never queued.

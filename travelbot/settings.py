@@ -200,6 +200,10 @@ STREAM_RESTART_BACKOFF_MAX_S = env_float("STREAM_RESTART_BACKOFF_MAX_S", 60.0)
 STREAM_DLQ_TIMEOUT_S = env_float("STREAM_DLQ_TIMEOUT_S", 10.0)
 # How long the outbox relay waits for the broker to acknowledge a batch.
 OUTBOX_PUBLISH_TIMEOUT_S = env_float("OUTBOX_PUBLISH_TIMEOUT_S", 10.0)
+# Published outbox messages are deleted after this long (they carry what travellers said);
+# dead letters (raw records, personal data included) after this long, read or not.
+OUTBOX_RETENTION_HOURS = env_int("OUTBOX_RETENTION_HOURS", 24)
+DEAD_LETTER_RETENTION_DAYS = env_int("DEAD_LETTER_RETENTION_DAYS", 30)
 # Status pages never wait longer than this on the broker, and reuse its figures this long.
 KAFKA_ADMIN_TIMEOUT_S = env_float("KAFKA_ADMIN_TIMEOUT_S", 2.0)
 STREAM_LAG_CACHE_S = env_float("STREAM_LAG_CACHE_S", 2.0)
@@ -208,6 +212,10 @@ STREAM_LAG_CACHE_S = env_float("STREAM_LAG_CACHE_S", 2.0)
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "GB")
 # How long an emailed profile-link confirmation works.
 PROFILE_LINK_MAX_AGE_S = env_int("PROFILE_LINK_MAX_AGE_S", 24 * 3600)
+# The secret of the keyed hashes an erasure keeps of identifiers (profiles/privacy.py). Set it
+# in production: derived from SECRET_KEY otherwise, so rotating SECRET_KEY would make every
+# suppression stop matching and let erased people come back.
+PRIVACY_HASH_KEY = env_str("PRIVACY_HASH_KEY", "") or SECRET_KEY
 
 # Feedback analytics: KPI windows are by event time (occurred_at). An event older than the
 # newest event time its stream has delivered, minus this much, no longer changes any window:

@@ -14,7 +14,8 @@ from profiles.selectors import profile_find
 class Command(BaseCommand):
     help = (
         "Erase the profile holding an identifier, or a profile by id: its records, "
-        "identifiers, links and conversations; its identifiers stay suppressed (hashed)."
+        "identifiers, the accounts ever linked to it and what they said; its identifiers "
+        "stay suppressed (as keyed hashes)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
