@@ -138,7 +138,7 @@ class LinkHistory(models.Model):
     removed, so that erasing the person finds the user (and what they said) all the same.
 
     Written by a database trigger on ProfileLink (migration
-    0002_link_history_and_keyed_suppressions), not by the linking code: no way of linking,
+    0003_link_history_and_keyed_suppressions), not by the linking code: no way of linking,
     relinking or unlinking, present or future, can forget to record it.
     """
 

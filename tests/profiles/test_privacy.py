@@ -211,7 +211,7 @@ def test_the_migration_rekeys_plain_digests_into_the_keyed_hashes() -> None:
     plain = hashlib.sha256(b"travelbot-suppression-v1:email:ana.silva@example.com").hexdigest()
     Suppression.objects.create(kind="email", value_hash=plain, erasure=uuid.uuid4())
     migration = importlib.import_module(
-        "profiles.migrations.0002_link_history_and_keyed_suppressions"
+        "profiles.migrations.0003_link_history_and_keyed_suppressions"
     )
     migration.suppressions_rekey(django_apps, None)
     assert Suppression.objects.get().value_hash == identifier_hash(email)

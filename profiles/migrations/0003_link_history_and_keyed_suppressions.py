@@ -47,7 +47,7 @@ def suppressions_rekey(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('profiles', '0001_unified_profile'),
+        ('profiles', '0002_identity_rules'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
