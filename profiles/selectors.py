@@ -23,6 +23,7 @@ from psycopg.rows import class_row, dict_row
 
 from inventory.models import Flight, Hotel
 from profiles.identifiers import (
+    ACCOUNTS,
     BOOKING,
     CRM,
     EMAIL,
@@ -270,8 +271,12 @@ def _winner(candidates: list[Sourced]) -> Sourced | None:
 
 
 def _candidates(profile: UnifiedProfile, name: str, normalize: Any = None) -> list[Sourced]:
+    """The values of `name` in the person's own accounts; in their bookings only when they
+    have no account. A booking's contact email or phone is weak (the agent's, the family's,
+    whoever booked), so it never stands in for what the person's own account says."""
+    accounts = [r for r in profile.records if r.source in ACCOUNTS]
     found = []
-    for record in profile.records:
+    for record in accounts or profile.records:
         raw = record.data.get(name)
         if raw in (None, ""):
             continue

@@ -79,6 +79,25 @@ def test_the_most_recently_changed_record_wins_a_field_and_the_loser_is_kept() -
     assert [c.value for c in profile.conflicts["phone"]] == ["+447700900123"]
 
 
+def test_a_booking_naming_the_person_never_lends_them_its_contact_email_or_phone() -> None:
+    ana()
+    stranger = booking_row("ZZ9ZZ9", email="stranger@example.org", phone="+44 7700 900555")
+    bookings_apply([customer_event("booking", stranger, key="ZZ9ZZ9", lsn=99)])
+    profile = profile_get(profile_id="crm:C-1001", for_staff=True)
+    assert profile is not None and profile.email is not None and profile.phone is not None
+    assert "booking:ZZ9ZZ9" in {f"{r.source}:{r.id}" for r in profile.records}
+    assert (profile.email.value, profile.phone.value) == ("ana.silva@example.com", "+447700900123")
+    assert "email" not in profile.conflicts and "phone" not in profile.conflicts
+
+
+def test_a_person_with_only_bookings_shows_their_contact_email() -> None:
+    guest = booking_row("GU3ST1", email="guest@example.org", member_id=None)
+    bookings_apply([customer_event("booking", guest, key="GU3ST1", lsn=5)])
+    profile = profile_get(profile_id="booking:GU3ST1")
+    assert profile is not None and profile.email is not None
+    assert profile.email.value == "guest@example.org"
+
+
 def test_crm_wins_a_tie() -> None:
     customers_apply([customer_event("crm", customer_row(phone=None), key="C-1", lsn=10)])
     members_apply(
