@@ -3,11 +3,13 @@ real browser (skipped without playwright or Chromium; screenshots in E2E_SCREENS
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core import mail
 from django.db import connection
 
 from harness.worlds import load_demo_world
@@ -69,6 +71,9 @@ def test_a_traveller_links_their_profile_and_sees_their_trips(
         page.screenshot(path=SCREENSHOTS / "profile-link-refused.png", full_page=True)
         page.get_by_role("textbox", name="Booking reference").fill(booking_ref)
         page.get_by_role("button", name="Link", exact=True).click()
+        # Both values are on every boarding pass: the member's own email confirms the link.
+        page.get_by_text("We sent a confirmation link to the email of that loyalty").wait_for()
+        page.goto(live_server.url + _confirmation_path(mail.outbox[-1].body))
         page.get_by_text("Alex Morgan").first.wait_for()
         page.get_by_text(booking_ref).first.wait_for()
         page.screenshot(path=SCREENSHOTS / "profile-desktop.png", full_page=True)
@@ -76,6 +81,12 @@ def test_a_traveller_links_their_profile_and_sees_their_trips(
         page.screenshot(path=SCREENSHOTS / "profile-375.png", full_page=True)
         page.close()
     assert ProfileLink.objects.get(user=user).value == DEMO_MEMBER_ID
+
+
+def _confirmation_path(body: str) -> str:
+    match = re.search(r"https?://[^/\s]+(/profile/link/email/\S+)", body)
+    assert match is not None, body
+    return match.group(1)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
