@@ -20,7 +20,7 @@ from openai import OpenAI, OpenAIError
 from chat.models import Rating
 from feedback.models import CommentLabel
 from travelbot.enqueue import task_send_on_commit
-from travelbot.fences import fenced
+from travelbot.fences import fence
 
 CLASSIFY_COMMENT_TASK = "feedback.tasks.classify_comment"
 # Enough for the task's backoff (2, 4, 8 s) to ride out a model restart.
@@ -114,7 +114,7 @@ def _ask(comment: str) -> str:
             model=settings.OPENAI_MODEL,
             messages=[
                 {"role": "system", "content": SYSTEM},
-                {"role": "user", "content": f"<comment>\n{fenced(comment)}\n</comment>"},
+                {"role": "user", "content": fence("comment", comment)},
             ],
             max_tokens=40,
             temperature=0,

@@ -149,11 +149,21 @@ def render(body: str) -> str:
     tokens = parser.parse(body)
     for index, anchor in _anchors(tokens).items():
         tokens[index].attrSet("id", anchor)
-    html = parser.renderer.render(tokens, parser.options, {})
+    return sanitised(parser.renderer.render(tokens, parser.options, {}))
+
+
+def sanitised(
+    html: str,
+    *,
+    tags: set[str] = ALLOWED_TAGS,
+    attributes: dict[str, set[str]] = ALLOWED_ATTRIBUTES,
+) -> str:
+    """HTML with only the given tags and attributes (by default, an article's), no script,
+    no event handler, no style, and links that open nothing of ours to the target."""
     return nh3.clean(
         html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
+        tags=tags,
+        attributes=attributes,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )

@@ -93,13 +93,40 @@ class Chunk(models.Model):
     effective_from = models.DateField(null=True)
     effective_to = models.DateField(null=True)
     search = SearchVectorField(null=True)  # set from heading_path and text
-    # Text in this chunk that addresses the assistant, not the traveller (see knowledge.safety).
+    # Text in this chunk that addresses the assistant, not the traveller (see knowledge.safety):
+    # the chunk is not retrieved until a ChunkApproval holds for its text.
     flagged = models.BooleanField(default=False)
     flag_reason = models.TextField(blank=True)
     flag_passage = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return self.chunk_id
+
+
+class ChunkApproval(models.Model):
+    """A knowledge admin's word that a flagged chunk's text may reach the assistant.
+
+    Flagged chunks are never retrieved until approved. The approval holds for the text it
+    was given on (`content_hash` covers the heading path and text, all a prompt shows of a
+    chunk), so it survives edits elsewhere in the document and a chunk moving, and an edit
+    that changes the chunk's text needs a new one.
+    """
+
+    doc_id = models.CharField(max_length=100)
+    content_hash = models.CharField(max_length=64)
+    chunk_id = models.CharField(max_length=200)  # where the text was when approved
+    approved_at = models.DateTimeField()
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["doc_id", "content_hash"], name="chunk_approval_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chunk_id} ({self.content_hash[:8]})"
 
 
 class ChunkEmbedding(models.Model):

@@ -9,7 +9,8 @@ scores are scaled to the best one and weighted by TEXT_WEIGHT. Measured on the e
 set, this beats reciprocal rank fusion of the two rankings, which let a weak full-text
 ranking push good answers out of the top five. Only chunks of live articles in force on the
 date asked about (today unless the question names one) are returned; a deleted or
-superseded version has no chunks left to find.
+superseded version has no chunks left to find. A chunk the ingestion scan flagged (text
+addressed to the assistant) is returned only once a knowledge admin approved its text.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from psycopg.rows import class_row
 
 from knowledge.embeddings import configured_model_name
-from knowledge.models import Article, Document, EmbeddingFailure, Revision
+from knowledge.models import Article, Chunk, ChunkApproval, Document, EmbeddingFailure, Revision
 from knowledge.pipeline import active_model, chunks_pending, query_embedder
 from travelbot.sql import fetch_all
 from travelbot.timefmt import iso_z
@@ -79,6 +80,9 @@ SELECT c.chunk_id, c.doc_id, c.title, a.version, c.heading, c.heading_path, c.an
   LEFT JOIN knowledge_chunkembedding e ON e.chunk_id = c.chunk_id AND e.model = %(model)s
  WHERE (c.effective_from IS NULL OR c.effective_from <= %(day)s)
    AND (c.effective_to IS NULL OR c.effective_to >= %(day)s)
+   AND (NOT c.flagged OR EXISTS (
+     SELECT 1 FROM knowledge_chunkapproval ap
+      WHERE ap.doc_id = c.doc_id AND ap.content_hash = c.content_hash))
 """
 
 
@@ -214,6 +218,42 @@ def _ranked(candidates: list[_Candidate], *, mode: str, k: int) -> list[SearchRe
 def article_get(*, doc_id: str) -> Article | None:
     """A live article as the pipeline has it (the public help page)."""
     return Article.objects.filter(pk=doc_id).first()
+
+
+@dataclass(frozen=True)
+class FlaggedChunk:
+    """A flagged chunk of a document as its editor shows it, with its approval if any."""
+
+    chunk: Chunk
+    approval: ChunkApproval | None
+
+    @property
+    def approved(self) -> bool:
+        return self.approval is not None
+
+
+def flagged_chunks_of(*, doc_id: str) -> list[FlaggedChunk]:
+    chunks = list(Chunk.objects.filter(doc_id=doc_id, flagged=True).order_by("ordinal"))
+    approvals = {
+        a.content_hash: a
+        for a in ChunkApproval.objects.filter(
+            doc_id=doc_id, content_hash__in=[c.content_hash for c in chunks]
+        ).select_related("approved_by")
+    }
+    return [FlaggedChunk(c, approvals.get(c.content_hash)) for c in chunks]
+
+
+def documents_awaiting_approval() -> set[str]:
+    """Documents with a flagged chunk no admin approved: the assistant does not use it."""
+    approved = ChunkApproval.objects.filter(
+        doc_id=OuterRef("doc_id"), content_hash=OuterRef("content_hash")
+    )
+    waiting = Chunk.objects.filter(flagged=True).exclude(Exists(approved))
+    return set(waiting.values_list("doc_id", flat=True))
+
+
+def documents_flagged() -> set[str]:
+    return set(Chunk.objects.filter(flagged=True).values_list("doc_id", flat=True))
 
 
 def documents_list(*, text: str = "") -> QuerySet[Document]:

@@ -1,7 +1,8 @@
 """The editor's writes. Each save, delete or restore writes the document, a revision and an
 outbox event in one transaction; the relay publishes the event to `knowledge.documents`
 exactly as an external CMS would, and the pipeline does the rest. A save made while the
-broker is down is delivered when it is back."""
+broker is down is delivered when it is back. Approving a flagged chunk lets the assistant
+retrieve its text."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from knowledge.models import Document, Revision
+from knowledge.models import Chunk, ChunkApproval, Document, Revision
 from travelbot.outbox import outbox_add
 from travelbot.streams.envelope import make_change
 from travelbot.timefmt import iso_z
@@ -142,3 +143,23 @@ def _publish(document: Document, revision: Revision, *, op: str) -> None:
             ts_ms=now_ms,
         ),
     )
+
+
+def chunk_approve(*, chunk_id: str, content_hash: str, by: User | None) -> ChunkApproval | None:
+    """Approve a flagged chunk's text as the admin saw it (`content_hash`); None when the
+    chunk is gone, not flagged, or its text changed since (the admin has not read that)."""
+    chunk = Chunk.objects.filter(chunk_id=chunk_id, content_hash=content_hash, flagged=True).first()
+    if chunk is None:
+        return None
+    approval, _ = ChunkApproval.objects.get_or_create(
+        doc_id=chunk.doc_id,
+        content_hash=chunk.content_hash,
+        defaults={"chunk_id": chunk.chunk_id, "approved_at": timezone.now(), "approved_by": by},
+    )
+    return approval
+
+
+def chunk_approval_withdraw(*, doc_id: str, content_hash: str) -> bool:
+    """The assistant stops retrieving that text again; False if it was not approved."""
+    deleted, _ = ChunkApproval.objects.filter(doc_id=doc_id, content_hash=content_hash).delete()
+    return bool(deleted)

@@ -14,6 +14,8 @@ urlpatterns = [
     path("knowledge/<slug:doc_id>/history", views.history, name="history"),
     path("knowledge/<slug:doc_id>/restore/<int:version>", views.restore, name="restore"),
     path("knowledge/<slug:doc_id>/delete", views.delete, name="delete"),
+    path("knowledge/<slug:doc_id>/approve", views.approve, name="approve"),
+    path("knowledge/<slug:doc_id>/unapprove", views.withdraw_approval, name="unapprove"),
     path("help/<slug:doc_id>", views.help_article, name="article"),
     path("api/knowledge/search", views.search_api, name="search_api"),
 ]

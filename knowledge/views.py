@@ -16,16 +16,25 @@ from django.views.decorators.http import (
 
 from knowledge.forms import DocumentForm, SearchForm
 from knowledge.markdown import render as render_markdown
-from knowledge.models import Chunk, Document
+from knowledge.models import Document
 from knowledge.selectors import (
     article_get,
     chunks_search,
     document_liveness,
+    documents_awaiting_approval,
+    documents_flagged,
     documents_list,
+    flagged_chunks_of,
     revisions_diff,
     revisions_of,
 )
-from knowledge.services import document_delete, document_restore, document_save
+from knowledge.services import (
+    chunk_approval_withdraw,
+    chunk_approve,
+    document_delete,
+    document_restore,
+    document_save,
+)
 from travelbot.access import knowledge_admin_page, signed_in, staff_api
 from travelbot.selectors import stream_statuses
 from travelbot.timefmt import iso_z
@@ -35,15 +44,13 @@ from travelbot.timefmt import iso_z
 @require_safe
 def document_list(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "")[:200]
-    return render(
-        request,
-        "knowledge/list.html",
-        {"documents": documents_list(text=text), "q": text, "flagged": _flagged_docs()},
-    )
-
-
-def _flagged_docs() -> set[str]:
-    return set(Chunk.objects.filter(flagged=True).values_list("doc_id", flat=True))
+    context = {
+        "documents": documents_list(text=text),
+        "q": text,
+        "flagged": documents_flagged(),
+        "awaiting": documents_awaiting_approval(),
+    }
+    return render(request, "knowledge/list.html", context)
 
 
 @knowledge_admin_page
@@ -67,7 +74,7 @@ def document_edit(request: HttpRequest, doc_id: str | None = None) -> HttpRespon
             return redirect("knowledge:edit", doc_id=revision.doc_id)
     context: dict[str, Any] = {"form": form, "document": document}
     if document is not None:
-        context["flags"] = Chunk.objects.filter(doc_id=document.doc_id, flagged=True)
+        context["flags"] = flagged_chunks_of(doc_id=document.doc_id)
         context["preview"] = render_markdown(document.body)
     return render(request, "knowledge/edit.html", context)
 
@@ -90,6 +97,25 @@ def _initial(document: Document | None) -> dict[str, Any]:
 def preview(request: HttpRequest) -> HttpResponse:
     body = request.POST.get("body", "")[:200_000]
     return HttpResponse(render_markdown(body))
+
+
+@knowledge_admin_page
+@require_POST
+def approve(request: HttpRequest, doc_id: str) -> HttpResponse:
+    chunk_id, content_hash = request.POST.get("chunk_id", ""), request.POST.get("content_hash", "")
+    if chunk_approve(chunk_id=chunk_id, content_hash=content_hash, by=signed_in(request)):
+        messages.success(request, "Approved: the assistant may now use that passage.")
+    else:
+        messages.error(request, "That passage changed since you read it: read it again.")
+    return redirect("knowledge:edit", doc_id=doc_id)
+
+
+@knowledge_admin_page
+@require_POST
+def withdraw_approval(request: HttpRequest, doc_id: str) -> HttpResponse:
+    if chunk_approval_withdraw(doc_id=doc_id, content_hash=request.POST.get("content_hash", "")):
+        messages.success(request, "Approval withdrawn: the assistant no longer uses that passage.")
+    return redirect("knowledge:edit", doc_id=doc_id)
 
 
 @knowledge_admin_page

@@ -11,13 +11,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from django.contrib.auth.models import User
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
     from pytest_django.live_server_helper import LiveServer
 
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -34,16 +34,49 @@ CHROMIUM_ARGS = [
 PASSWORD = "a-sturdy-passphrase-42"
 
 
+# Every page reports what the Content-Security-Policy blocked (an init script runs outside
+# the page's policy); Chromium also logs each violation to the console itself.
+CSP_WATCH = """document.addEventListener("securitypolicyviolation", (e) =>
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI}`));"""
+
+
+class _CspWatchedBrowser:
+    """A browser whose pages and contexts record every CSP violation in `csp_violations`."""
+
+    def __init__(self, browser: Browser) -> None:
+        self._browser = browser
+        self.csp_violations: list[str] = []
+
+    def new_context(self, **options: Any) -> BrowserContext:
+        context = self._browser.new_context(**options)
+        context.add_init_script(CSP_WATCH)
+        context.on("console", self._console)
+        return context
+
+    def new_page(self, **options: Any) -> Page:
+        return self.new_context(**options).new_page()
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text or "CSP violation" in message.text:
+            self.csp_violations.append(f"{message.location.get('url')}: {message.text}")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+
 @contextmanager
 def _chromium() -> Iterator[Browser]:
+    """Chromium for one test; it fails the test if any page broke the CSP."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM_PATH).exists():
         pytest.skip(f"no Chromium at {CHROMIUM_PATH}")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
-        yield browser
+        watched = _CspWatchedBrowser(browser)
+        yield cast("Browser", watched)  # it has the Browser methods the tests call
         browser.close()
+    assert watched.csp_violations == []
 
 
 def _sign_up_and_log_out(browser: Browser, base_url: str) -> None:
