@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from pytest_django.fixtures import Settings
 
 from devstack.servers import KafkaBroker
 from harness.stack import free_port
+from travelbot.limits import KEY_PREFIX
 from travelbot.streams.lag import LAG
 
 
@@ -22,6 +24,25 @@ def fresh_lag_figures() -> Iterator[None]:
     LAG.clear()
     yield
     LAG.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_limits() -> Iterator[None]:
+    """Every test starts with full buckets and no leases: the limits live in the session's
+    Redis, and every test client asks from the same address."""
+    limits_clear()
+    yield
+    limits_clear()
+
+
+def limits_clear() -> None:
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        keys = list(client.scan_iter(match=f"{KEY_PREFIX}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 @pytest.fixture
