@@ -14,6 +14,7 @@ from pytest_django.fixtures import Settings
 
 from devstack.servers import KafkaBroker
 from harness.stack import free_port
+from travelbot import limits
 from travelbot.limits import KEY_PREFIX
 from travelbot.streams.lag import LAG
 
@@ -43,6 +44,26 @@ def limits_clear() -> None:
             client.delete(*keys)
     finally:
         client.close()
+
+
+class LimitsClock:
+    """The limits' clock, standing still until a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def limits_clock(monkeypatch: pytest.MonkeyPatch) -> LimitsClock:
+    clock = LimitsClock()
+    monkeypatch.setattr(limits, "clock", clock)
+    return clock
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ import redis
 import redis.asyncio
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 
 Reason = Literal["busy", "rate_limited"]
@@ -124,7 +125,8 @@ for i, key in ipairs(KEYS) do
     at = now
   end
   levels[i] = {tokens, at, math.ceil(capacity / per_ms)}
-  if tokens < 1 then wait = math.max(wait, math.ceil((1 - tokens) / per_ms)) end
+  -- (less a thousandth of a ms: a rate's float division must not add a whole ms)
+  if tokens < 1 then wait = math.max(wait, math.ceil((1 - tokens) / per_ms - 0.001)) end
 end
 if wait > 0 then return wait end
 for i, key in ipairs(KEYS) do
@@ -352,7 +354,7 @@ def refused_page(request: HttpRequest, refused: Refused) -> HttpResponse:
     return response.render()
 
 
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 Limits = Callable[[HttpRequest], Sequence[tuple[str, Rate]]]
 
 
@@ -362,7 +364,7 @@ def posts_throttled(limits: Limits) -> Callable[[View], View]:
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def throttled(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def throttled(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method == "POST":
                 try:
                     rates_take(limits(request))
@@ -381,3 +383,16 @@ def per_minute(count: int) -> Rate:
 
 def per_hour(count: int) -> Rate:
     return Rate(count=count, period_s=3600)
+
+
+def log_in_limits(request: HttpRequest) -> list[tuple[str, Rate]]:
+    """A log-in attempt's buckets, the site's and /admin/'s alike: its address's, and the
+    username's it tries (guessing one account's password from many addresses)."""
+    username = str(request.POST.get("username", "")).strip().lower()[:150]
+    return [
+        (
+            f"login:addr:{client_address(request)}",
+            per_minute(settings.LOGINS_PER_MINUTE_PER_ADDRESS),
+        ),
+        (f"login:user:{username}", per_minute(settings.LOGINS_PER_MINUTE_PER_USERNAME)),
+    ]
