@@ -15,6 +15,7 @@ from pytest_django.fixtures import Settings
 from devstack.servers import KafkaBroker
 from harness.stack import free_port
 from travelbot import limits
+from travelbot.health import CACHED
 from travelbot.limits import KEY_PREFIX
 from travelbot.streams.lag import LAG
 
@@ -23,8 +24,10 @@ from travelbot.streams.lag import LAG
 def fresh_lag_figures() -> Iterator[None]:
     """Lag figures are cached for a couple of seconds; each test reads its own topics."""
     LAG.clear()
+    CACHED.clear()
     yield
     LAG.clear()
+    CACHED.clear()
 
 
 @pytest.fixture(autouse=True)

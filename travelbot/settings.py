@@ -254,9 +254,13 @@ OPENAI_MODEL = env_str("OPENAI_MODEL", "travelbot-local")
 # Seconds the model has to connect and to send each part of its answer.
 OPENAI_TIMEOUT_S = env_float("OPENAI_TIMEOUT_S", 60.0)
 OPENAI_MAX_TOKENS = env_int("OPENAI_MAX_TOKENS", 400)
-# /readyz also asks the model endpoint (GET /models): wherever the chat must answer, a dead
-# model means not ready. The test suite turns it off: it runs fake models per test.
+# The service's health (the stream-health page, /api/streams/status, /metrics) also asks
+# the model endpoint (GET /models), at most once per MODEL_HEALTH_CACHE_S. /readyz never
+# does: a web process can serve pages without the model. The test suite turns it off.
 LLM_READINESS_CHECK = env_bool("LLM_READINESS_CHECK", True)
+MODEL_HEALTH_CACHE_S = env_float("MODEL_HEALTH_CACHE_S", 30.0)
+# /readyz and the service's health checks reuse their answers this long.
+READINESS_CACHE_S = env_float("READINESS_CACHE_S", 3.0)
 # What `python -m devstack.localmodel` serves at OPENAI_BASE_URL, as `make run` does when no
 # OPENAI_BASE_URL is given: qwen2.5-1.5b, qwen2.5-0.5b (faster, weaker) or smollm2-135m
 # (fastest, for plumbing only). See devstack/localmodel.py.
