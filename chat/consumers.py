@@ -12,19 +12,45 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from importlib import import_module
 from typing import Any
 
+from channels.auth import get_user
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.contrib.auth.models import User
 
-from chat.services import ChatError, turn_run
+from chat.bodies import AskBody, BodyInvalid, body_convert
+from chat.limits import ask_admit
+from chat.services import ChatError, message_clean, turn_run
+from travelbot.limits import Refused, leases_kept, refused_frame, scope_address
 
 logger = logging.getLogger(__name__)
 UNAUTHORISED = 4401
 
 
+SIGNED_OUT = {
+    "type": "error",
+    "error": "signed_out",
+    "message": "you are signed out; sign in again to ask",
+    "status": 401,
+}
+
+
 def user_group(user_id: int) -> str:
     return f"chat.user.{user_id}"
+
+
+async def still_signed_in(scope: dict[str, Any], user: User) -> bool:
+    """Whether the connection's session still signs in `user`, read afresh: a log-out in
+    another tab, a password change or a deactivation since the socket opened ends it."""
+    session = scope.get("session")
+    key = getattr(session, "session_key", None)
+    if not key:
+        return False
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
+    current = await get_user({"session": store})
+    return bool(current.is_authenticated and current.pk == user.pk)
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -63,21 +89,35 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "error", "message": f"unknown frame type {kind!r}"})
 
     async def _ask(self, frame: dict[str, Any]) -> None:
+        if not await still_signed_in(self.scope, self.user):
+            await self.send_json(SIGNED_OUT)
+            await self.close(code=UNAUTHORISED)
+            return
         if self.task is not None and not self.task.done():
             await self.send_json({"type": "error", "message": "wait for the answer, or stop it"})
             return
-        self.stop = asyncio.Event()
-        self.task = asyncio.create_task(self._answer(frame))
-
-    async def _answer(self, frame: dict[str, Any]) -> None:
         try:
-            await turn_run(
-                user=self.user,
-                conversation_id=frame.get("conversation_id"),
-                message=frame.get("message"),
-                emit=self._emit,
-                stop=self.stop,
-            )
+            ask = body_convert(frame, AskBody)
+            message_clean(ask.message)
+        except (BodyInvalid, ChatError) as exc:
+            await self.send_json({"type": "error", "message": str(exc), "status": 400})
+            return
+        self.stop = asyncio.Event()
+        self.task = asyncio.create_task(self._answer(ask))
+
+    async def _answer(self, ask: Any) -> None:
+        try:
+            leases = await ask_admit(user_id=self.user.pk, address=scope_address(self.scope))
+            async with leases_kept(leases):
+                await turn_run(
+                    user=self.user,
+                    conversation_id=ask.conversation_id,
+                    message=ask.message,
+                    emit=self._emit,
+                    stop=self.stop,
+                )
+        except Refused as refused:
+            await self.send_json(refused_frame(refused))
         except ChatError as exc:
             await self.send_json({"type": "error", "message": str(exc), "status": exc.status})
         except asyncio.CancelledError:

@@ -255,11 +255,23 @@ WEEKDAY = re.compile(r"\b(this |next |on )?(" + "|".join(WEEKDAYS) + r")\b")
 IN_DAYS = re.compile(r"\bin\s+(\d{1,2}|a|one|two|three)\s+(days?|weeks?)\b")
 
 
+# The dates anything is sold or kept for: a date named outside them is read as the nearest
+# one inside (9999-12-31 would overflow the day after it, and no inventory reaches it).
+DAYS_BACK = 366
+DAYS_AHEAD = 2 * 366
+
+
+def date_clamp(value: date, *, today: date) -> date:
+    return min(max(value, today - timedelta(days=DAYS_BACK)), today + timedelta(days=DAYS_AHEAD))
+
+
 def dates_in(lowered: str, *, today: date) -> list[date]:
-    """The dates a question names, in the order it names them; none when it names none."""
+    """The dates a question names, in the order it names them (each clamped to the dates the
+    inventory holds); none when it names none."""
     found: list[tuple[int, date]] = []
 
     def add(position: int, value: date | None) -> None:
+        value = None if value is None else date_clamp(value, today=today)
         if value is not None and all(value != d for _, d in found):
             found.append((position, value))
 

@@ -20,10 +20,18 @@ logger = logging.getLogger(__name__)
 
 RETRIES_BEFORE_FIRST_TOKEN = 2
 RETRY_BACKOFF_S = 0.5
+UNREACHABLE = "the model is unreachable just now; please try again in a moment"
+STOPPED_ANSWERING = "the model stopped answering; please try again in a moment"
 
 
 class ModelUnavailable(Exception):
-    """The model could not be reached or failed before answering; the message says why."""
+    """The model could not be reached or stopped answering. The message is for the
+    traveller; `detail` (the upstream error, which can quote a key or an internal host) is
+    for staff only."""
+
+    def __init__(self, message: str, *, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 @dataclass
@@ -104,9 +112,9 @@ async def stream_answer(
             return
         except (APIConnectionError, APITimeoutError, APIError) as exc:
             if started:
-                raise ModelUnavailable(f"the model stopped answering: {_reason(exc)}") from exc
+                raise ModelUnavailable(STOPPED_ANSWERING, detail=_reason(exc)) from exc
             if attempt == RETRIES_BEFORE_FIRST_TOKEN:
-                raise ModelUnavailable(f"the model is unreachable: {_reason(exc)}") from exc
+                raise ModelUnavailable(UNREACHABLE, detail=_reason(exc)) from exc
             logger.warning("model request failed (%s); retrying", _reason(exc))
             await asyncio.sleep(RETRY_BACKOFF_S * (attempt + 1))
 

@@ -40,7 +40,10 @@ class Turn(models.Model):
     question = models.TextField()
     answer = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.STREAMING)
+    # What the traveller is told when the turn failed ...
     error = models.TextField(blank=True)
+    # ... and, for staff only, why: upstream error text can quote keys and internal hosts.
+    error_detail = models.TextField(blank=True)
     model = models.CharField(max_length=200, blank=True)
     # The messages the model was given, verbatim, for staff.
     prompt = models.JSONField(default=list)

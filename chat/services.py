@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from chat.bodies import RatingBody
 from chat.context import TurnContext, turn_context
 from chat.grounding import ungrounded_numbers
 from chat.llm import ModelUnavailable, ToolCall, Usage, stream_answer
@@ -34,11 +38,14 @@ from travelbot.outbox import outbox_add
 from travelbot.streams import contract
 from travelbot.timefmt import iso_z
 
+logger = logging.getLogger(__name__)
+
 MAX_MESSAGE_CHARS = 2000
 # Rounds of function calls a turn may make before the model must answer from what it has.
 MAX_TOOL_ROUNDS = 2
 TITLE_CHARS = 80
 Emit = Callable[[dict[str, Any]], Awaitable[None]]
+SOMETHING_WENT_WRONG = "something went wrong with this answer; please try again"
 
 
 class ChatError(Exception):
@@ -97,47 +104,73 @@ async def turn_run(
     await emit(
         {"type": "turn", "turn_id": str(turn.pk), "conversation_id": str(turn.conversation_id)}
     )
-    context = await database_sync_to_async(turn_context)(
-        user=user, conversation=turn.conversation, message=question
-    )
-    turn.prompt = turn_messages(context, question)
-    await emit(_context_event(context))
-    parts: list[str] = []
-    usage: list[Usage] = []
-    first_token_ms: float | None = None
-    status, error = Turn.Status.ANSWERED, ""
-    tools = TOOLS if settings.CHAT_TOOLS else None
+    context: TurnContext | None = None
+    progress = _Progress(started=started)
+    ended = _Ended(Turn.Status.ANSWERED)
     try:
-        for round_ in range(MAX_TOOL_ROUNDS + 1):
-            calls: list[ToolCall] = []
-            said = len(parts)
-            answer = stream_answer(
-                turn.prompt,
-                usage=usage,
-                tools=tools if round_ < MAX_TOOL_ROUNDS else None,
-                calls=calls,
-            )
-            async for text in until_stopped(answer, stop):
-                if first_token_ms is None:
-                    first_token_ms = (time.perf_counter() - started) * 1000
-                parts.append(text)
-                await emit({"type": "token", "text": text})
-            if not calls or (stop is not None and stop.is_set()):
-                break
-            await _use_tools(turn, context, calls, said_first="".join(parts[said:]), emit=emit)
-        if stop is not None and stop.is_set():
-            status = Turn.Status.STOPPED
-    except ModelUnavailable as exc:
-        status, error = Turn.Status.FAILED, str(exc)
-    except asyncio.CancelledError:  # the connection dropped: keep what was said
-        status = Turn.Status.STOPPED
-        await asyncio.shield(
-            _finish(turn, context, parts, status, "", usage, started, first_token_ms)
+        context = await database_sync_to_async(turn_context)(
+            user=user, conversation=turn.conversation, message=question
         )
+        turn.prompt = turn_messages(context, question)
+        await emit(_context_event(context))
+        await _answer(turn, context, progress, emit, stop)
+        if stop is not None and stop.is_set():
+            ended = _Ended(Turn.Status.STOPPED)
+    except ModelUnavailable as exc:
+        logger.warning("turn %s: %s (%s)", turn.pk, exc, exc.detail)
+        ended = _Ended(Turn.Status.FAILED, str(exc), exc.detail)
+    except asyncio.CancelledError:  # the connection dropped: keep what was said
+        stopped = _Ended(Turn.Status.STOPPED)
+        await asyncio.shield(_finish(turn, context, progress, stopped))
         raise
-    final = await _finish(turn, context, parts, status, error, usage, started, first_token_ms)
+    except Exception as exc:  # a turn is never left streaming: it ends, failed, and says so
+        logger.exception("turn %s failed", turn.pk)
+        ended = _Ended(Turn.Status.FAILED, SOMETHING_WENT_WRONG, f"{type(exc).__name__}: {exc}")
+    final = await _finish(turn, context, progress, ended)
     await emit({"type": "done", **final})
     return final
+
+
+@dataclass
+class _Progress:
+    """What a turn has had from the model so far."""
+
+    started: float
+    parts: list[str] = field(default_factory=list)
+    usage: list[Usage] = field(default_factory=list)
+    first_token_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class _Ended:
+    status: str
+    error: str = ""  # for the traveller
+    detail: str = ""  # for staff
+
+
+async def _answer(
+    turn: Turn, context: TurnContext, progress: _Progress, emit: Emit, stop: asyncio.Event | None
+) -> None:
+    """Stream the model's answer into `progress`, with its rounds of function calls."""
+    tools = TOOLS if settings.CHAT_TOOLS else None
+    parts = progress.parts
+    for round_ in range(MAX_TOOL_ROUNDS + 1):
+        calls: list[ToolCall] = []
+        said = len(parts)
+        answer = stream_answer(
+            turn.prompt,
+            usage=progress.usage,
+            tools=tools if round_ < MAX_TOOL_ROUNDS else None,
+            calls=calls,
+        )
+        async for text in until_stopped(answer, stop):
+            if progress.first_token_ms is None:
+                progress.first_token_ms = (time.perf_counter() - progress.started) * 1000
+            parts.append(text)
+            await emit({"type": "token", "text": text})
+        if not calls or (stop is not None and stop.is_set()):
+            break
+        await _use_tools(turn, context, calls, said_first="".join(parts[said:]), emit=emit)
 
 
 def _context_event(context: TurnContext) -> dict[str, Any]:
@@ -203,32 +236,30 @@ async def _close(stream: AsyncIterator[str]) -> None:
 
 
 async def _finish(
-    turn: Turn,
-    context: TurnContext,
-    parts: list[str],
-    status: str,
-    error: str,
-    usage: list[Usage],
-    started: float,
-    first_token_ms: float | None,
+    turn: Turn, context: TurnContext | None, progress: _Progress, ended: _Ended
 ) -> dict[str, Any]:
-    turn.answer = "".join(parts)
-    turn.status, turn.error = status, error
+    turn.answer = "".join(progress.parts)
+    turn.status, turn.error, turn.error_detail = ended.status, ended.error, ended.detail[:1000]
     turn.model = settings.OPENAI_MODEL
-    turn.facts = [f.json() for f in context.facts]
-    turn.sources = context.sources()
-    turn.provenance = context.provenance()
-    turn.provenance["ungrounded_numbers"] = ungrounded_numbers(
-        turn.answer, context.grounding_text()
-    )
+    if context is not None:  # else the turn failed while its context was assembled
+        turn.facts = [f.json() for f in context.facts]
+        turn.sources = context.sources()
+        turn.provenance = context.provenance()
+        turn.provenance["ungrounded_numbers"] = ungrounded_numbers(
+            turn.answer, context.grounding_text()
+        )
+    first_token_ms = progress.first_token_ms
     turn.timings_ms = {
-        "context": round(context.context_ms),
+        "context": None if context is None else round(context.context_ms),
         "first_token": None if first_token_ms is None else round(first_token_ms),
-        "total": round((time.perf_counter() - started) * 1000),
+        "total": round((time.perf_counter() - progress.started) * 1000),
     }
     # Every request of the turn counts: a function call is a round of its own.
-    prompt, completion = sum(u.prompt for u in usage), sum(u.completion for u in usage)
-    turn.tokens = {"prompt": prompt, "completion": completion}
+    usage = progress.usage
+    turn.tokens = {
+        "prompt": sum(u.prompt for u in usage),
+        "completion": sum(u.completion for u in usage),
+    }
     turn.finished_at = timezone.now()
     await database_sync_to_async(turn_store)(turn)
     return turn_json(turn)
@@ -296,13 +327,9 @@ def turns_abandoned_close(*, user: User) -> int:
     ).update(status=Turn.Status.STOPPED, error="the answer was interrupted")
 
 
-def rating_record(*, user: User, turn_id: object, rating: object, comment: object) -> Rating:
+def rating_record(*, user: User, turn_id: object, body: RatingBody) -> Rating:
     """Rate one of the user's own turns (a later rating replaces the earlier one) and publish
-    it to feedback.events."""
-    if rating not in (1, -1):
-        raise ChatError("rating must be 1 (helpful) or -1 (not helpful)")
-    if comment is not None and (not isinstance(comment, str) or len(comment) > 4000):
-        raise ChatError("a comment is text of at most 4000 characters")
+    it to feedback.events. `body` was decoded with the event's own types (chat.bodies)."""
     try:
         turn = Turn.objects.select_related("conversation").get(
             pk=uuid.UUID(str(turn_id)), conversation__user=user
@@ -310,24 +337,29 @@ def rating_record(*, user: User, turn_id: object, rating: object, comment: objec
     except (ValueError, Turn.DoesNotExist):
         raise ConversationNotFound from None
     now = timezone.now()
+    event = msgspec.convert(
+        {
+            "event_id": str(uuid.uuid4()),
+            "conversation_id": str(turn.conversation_id),
+            "turn_id": str(turn.pk),
+            "user_id": str(user.pk),
+            "rating": body.rating,
+            "comment": body.comment or None,
+            "occurred_at": now,
+        },
+        type=contract.FeedbackEvent,
+        strict=True,
+    )
     with transaction.atomic():
         saved, _ = Rating.objects.update_or_create(
             turn=turn,
             user=user,
-            defaults={"rating": rating, "comment": comment or "", "occurred_at": now},
+            defaults={"rating": event.rating, "comment": body.comment or "", "occurred_at": now},
         )
         comment_label_queue(rating=saved)
         outbox_add(
             topic=contract.FEEDBACK.name,
             key={"conversation_id": str(turn.conversation_id)},
-            value={
-                "event_id": str(uuid.uuid4()),
-                "conversation_id": str(turn.conversation_id),
-                "turn_id": str(turn.pk),
-                "user_id": str(user.pk),
-                "rating": rating,
-                "comment": comment or None,
-                "occurred_at": iso_z(now),
-            },
+            value=msgspec.to_builtins(event),
         )
     return saved

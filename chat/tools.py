@@ -21,7 +21,7 @@ from django.utils import timezone
 from msgspec import Meta, Struct
 
 from chat.context import Fact, TurnContext, flight_facts, hotel_facts, trip_fact
-from chat.entities import Entities, Place, place_named, recognise
+from chat.entities import Entities, Place, date_clamp, place_named, recognise
 from knowledge.selectors import SearchResult, chunks_search
 from travelbot.streams.contract import Cabin
 
@@ -122,8 +122,10 @@ def tool_run(*, name: str, arguments: str, context: TurnContext) -> ToolResult:
         return ToolResult(error=f"{name}: {exc}"[:300])
 
 
-def _date(value: str | None) -> date | None:
-    return date.fromisoformat(value.strip()) if value is not None else None
+def _date(value: str | None, context: TurnContext) -> date | None:
+    if value is None:
+        return None
+    return date_clamp(date.fromisoformat(value.strip()), today=timezone.localdate(context.now))
 
 
 def _place(value: str, key: str) -> Place:
@@ -134,7 +136,7 @@ def _place(value: str, key: str) -> Place:
 
 
 def _search_flights(args: SearchFlights, context: TurnContext) -> ToolResult:
-    when = _date(args.date)
+    when = _date(args.date, context)
     entities = Entities(
         origin=_place(args.origin, "origin"),
         destination=_place(args.destination, "destination"),
@@ -148,7 +150,7 @@ def _flight_status(args: FlightStatus, context: TurnContext) -> ToolResult:
     numbers = recognise(args.flight_number.strip(), today=context.now.date()).flight_numbers
     if not numbers:
         raise ToolArgumentError("flight_number must look like BA117")
-    when = _date(args.date)
+    when = _date(args.date, context)
     entities = Entities(flight_numbers=numbers[:1], dates=[when] if when else [])
     return ToolResult(facts=flight_facts(entities, context.now))
 
@@ -157,8 +159,8 @@ def _search_hotels(args: SearchHotels, context: TurnContext) -> ToolResult:
     city = _place(args.city, "city")
     if not city.hotel_city:
         raise ToolArgumentError(f"we sell no hotels in {city.name}")
-    check_in = date.fromisoformat(args.check_in.strip())
-    entities = Entities(destination=city, dates=[check_in], nights=args.nights)
+    check_in = _date(args.check_in, context)
+    entities = Entities(destination=city, dates=[check_in] if check_in else [], nights=args.nights)
     return ToolResult(facts=hotel_facts(entities, timezone.localdate(context.now)))
 
 
@@ -169,7 +171,7 @@ def _my_bookings(args: MyBookings, context: TurnContext) -> ToolResult:
 
 
 def _search_policies(args: SearchPolicies, context: TurnContext) -> ToolResult:
-    on_date = _date(args.date) or timezone.localdate(context.now)
+    on_date = _date(args.date, context) or timezone.localdate(context.now)
     query = args.query.strip()
     return ToolResult(chunks=chunks_search(query=query, k=POLICY_RESULTS, on_date=on_date))
 

@@ -21,6 +21,8 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST, require_safe
 
+from chat.bodies import AskBody, BodyInvalid, RatingBody, body_decode
+from chat.limits import ask_admit, rating_rate_take
 from chat.models import Turn
 from chat.selectors import conversation_turns, conversations_of
 from chat.services import (
@@ -34,6 +36,7 @@ from chat.services import (
     turns_abandoned_close,
 )
 from travelbot.access import signed_in, staff_page
+from travelbot.limits import Lease, Refused, client_address, leases_kept, refused_response
 
 
 @login_required
@@ -55,39 +58,37 @@ def chat_page(request: HttpRequest) -> HttpResponse:
     return render(request, "chat/chat.html", context)
 
 
-def _json_object(request: HttpRequest) -> dict[str, Any] | None:
-    """The request's body as a JSON object, or None when it is not one."""
-    try:
-        body = json.loads(request.body or b"")
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
 def _error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
 async def messages_api(request: HttpRequest) -> HttpResponseBase:
     """POST {"message", "conversation_id", "stream"}: the answer as JSON, or as server-sent
-    events (`token` events, then one `done` event carrying that JSON)."""
+    events (`token` events, then one `done` event carrying that JSON). The body is checked
+    before any limit applies; a limit refuses with 429 (travelbot.limits)."""
     user = await request.auser()
     if not isinstance(user, User) or not user.is_authenticated:
         return _error("authentication required", 401)
     if request.method != "POST":
         return _error("use POST", 405)
-    body = _json_object(request)
-    if body is None:
-        return _error("the body must be a JSON object", 400)
     try:
-        message_clean(body.get("message"))
-        if body.get("conversation_id"):
-            await database_sync_to_async(conversation_of)(user, body["conversation_id"])
+        body = body_decode(request.body or b"", AskBody)
+        message_clean(body.message)
+        if body.conversation_id:
+            await database_sync_to_async(conversation_of)(user, body.conversation_id)
+    except BodyInvalid as exc:
+        return _error(str(exc), 400)
     except ChatError as exc:
         return _error(str(exc), exc.status)
-    if body.get("stream"):
+    try:
+        leases = await ask_admit(user_id=user.pk, address=client_address(request))
+    except Refused as refused:
+        return refused_response(refused)
+    if body.stream:
+        # The leases are kept from the first read of the stream; if it is never read (the
+        # client left at once) they expire on their own after CHAT_LEASE_TTL_S.
         response = StreamingHttpResponse(
-            _events(user, body), content_type="text/event-stream; charset=utf-8"
+            _events(user, body, leases), content_type="text/event-stream; charset=utf-8"
         )
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
@@ -96,13 +97,14 @@ async def messages_api(request: HttpRequest) -> HttpResponseBase:
     async def ignore(event: dict[str, Any]) -> None:
         return None
 
-    final = await turn_run(
-        user=user, conversation_id=body.get("conversation_id"), message=body["message"], emit=ignore
-    )
+    async with leases_kept(leases):
+        final = await turn_run(
+            user=user, conversation_id=body.conversation_id, message=body.message, emit=ignore
+        )
     return JsonResponse(final)
 
 
-async def _events(user: User, body: dict[str, Any]) -> AsyncIterator[str]:
+async def _events(user: User, body: Any, leases: list[Lease]) -> AsyncIterator[str]:
     queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
 
     async def put(event: dict[str, Any]) -> None:
@@ -110,12 +112,13 @@ async def _events(user: User, body: dict[str, Any]) -> AsyncIterator[str]:
 
     async def answer() -> None:
         try:
-            await turn_run(
-                user=user,
-                conversation_id=body.get("conversation_id"),
-                message=body["message"],
-                emit=put,
-            )
+            async with leases_kept(leases):
+                await turn_run(
+                    user=user,
+                    conversation_id=body.conversation_id,
+                    message=body.message,
+                    emit=put,
+                )
         except ChatError as exc:
             await queue.put({"type": "error", "message": str(exc)})
         finally:
@@ -148,18 +151,19 @@ def conversation_api(request: HttpRequest, conversation_id: str) -> JsonResponse
 
 @require_POST
 def rating_api(request: HttpRequest, turn_id: str) -> JsonResponse:
+    """POST {"rating": 1 | -1, "comment"}: checked with the feedback event's own types first
+    (a malformed body is a 400 even past the limit), then rate-limited."""
     if not request.user.is_authenticated:
         return _error("authentication required", 401)
-    body = _json_object(request)
-    if body is None:
-        return _error("the body must be a JSON object", 400)
+    user = signed_in(request)
     try:
-        rating = rating_record(
-            user=signed_in(request),
-            turn_id=turn_id,
-            rating=body.get("rating"),
-            comment=body.get("comment"),
-        )
+        body = body_decode(request.body or b"", RatingBody)
+        rating_rate_take(user_id=user.pk, address=client_address(request))
+        rating = rating_record(user=user, turn_id=turn_id, body=body)
+    except BodyInvalid as exc:
+        return _error(str(exc), 400)
+    except Refused as refused:
+        return refused_response(refused)
     except ChatError as exc:
         return _error(str(exc), exc.status)
     return JsonResponse({"turn_id": turn_id, "rating": rating.rating, "comment": rating.comment})

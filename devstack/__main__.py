@@ -202,6 +202,36 @@ def ready_apart_from(url: str, *, ignoring: frozenset[str]) -> bool:
         return False
 
 
+def model_answers(base_url: str, api_key: str) -> bool:
+    """The model's endpoint lists its models: it is up and, for llama.cpp, done loading.
+    (/readyz leaves the model out: a web process serves pages without it.)"""
+    request = urllib.request.Request(
+        f"{base_url.rstrip('/')}/models", headers={"Authorization": f"Bearer {api_key}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@dataclass
+class ModelWatch:
+    """Says once, in `make run`'s log, when the model starts answering."""
+
+    base_url: str
+    api_key: str
+    ready: bool = False
+    next_check_at: float = 0.0
+
+    def poll(self, now: float) -> str | None:
+        if self.ready or now < self.next_check_at:
+            return None
+        self.next_check_at = now + 2.0
+        self.ready = model_answers(self.base_url, self.api_key)
+        return f"the model at {self.base_url} is ready" if self.ready else None
+
+
 def app_commands(options: Options) -> dict[str, list[str]]:
     python = sys.executable
     commands: dict[str, list[str]] = {}
@@ -265,7 +295,7 @@ def app_commands(options: Options) -> dict[str, list[str]]:
 
 def model_summary(options: Options, *, name: str, base_url: str, local_model: str) -> str:
     if options.serve_model:
-        return f"{local_model} at {base_url} as {name}  (ready when /readyz says so)"
+        return f"{local_model} at {base_url} as {name}  (this log says when it is ready)"
     return f"{name} at {base_url}"
 
 
@@ -348,7 +378,10 @@ def run(options: Options) -> int:
             local_model=defaults.LOCAL_MODEL,
         )
         print_banner(options, infra, log_dir, model=model)
+        watch = ModelWatch(defaults.OPENAI_BASE_URL, defaults.OPENAI_API_KEY)
         while not stopping:
+            if (said := watch.poll(time.monotonic())) is not None:
+                print(f"make run: {said}", flush=True)
             if (dead := infra.first_dead()) is not None:
                 raise StackError(f"{dead}; stopping everything.")
             for line in supervisor.keep_alive():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -33,6 +34,7 @@ from profiles.services import (
     suppressions_lift,
 )
 from travelbot.access import signed_in, staff_api, staff_page
+from travelbot.limits import Rate, per_hour, posts_throttled
 
 
 @login_required
@@ -61,8 +63,14 @@ def _profile_page(
     return render(request, "profiles/my_profile.html", context, status=status)
 
 
+def _email_links(request: HttpRequest) -> list[tuple[str, Rate]]:
+    rate = per_hour(settings.EMAIL_LINKS_PER_HOUR)
+    return [(f"profiles:email-links:user:{request.user.pk}", rate)]
+
+
 @login_required
 @require_POST
+@posts_throttled(_email_links)
 def link_email(request: HttpRequest) -> HttpResponse:
     form = EmailLinkForm(request.POST)
     if not form.is_valid():

@@ -9,12 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from devstack.servers import KafkaBroker
 from harness.stack import free_port
 from tests.clock import Clock
+from travelbot import limits
+from travelbot.health import CACHED
+from travelbot.limits import KEY_PREFIX
 from travelbot.streams.lag import LAG
 
 
@@ -22,8 +26,49 @@ from travelbot.streams.lag import LAG
 def fresh_lag_figures() -> Iterator[None]:
     """Lag figures are cached for a couple of seconds; each test reads its own topics."""
     LAG.clear()
+    CACHED.clear()
     yield
     LAG.clear()
+    CACHED.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_limits() -> Iterator[None]:
+    """Every test starts with full buckets and no leases: the limits live in the session's
+    Redis, and every test client asks from the same address."""
+    limits_clear()
+    yield
+    limits_clear()
+
+
+def limits_clear() -> None:
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        keys = list(client.scan_iter(match=f"{KEY_PREFIX}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+class LimitsClock:
+    """The limits' clock, standing still until a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def limits_clock(monkeypatch: pytest.MonkeyPatch) -> LimitsClock:
+    clock = LimitsClock()
+    monkeypatch.setattr(limits, "clock", clock)
+    return clock
 
 
 @pytest.fixture

@@ -1,11 +1,15 @@
-"""Readiness: the three servers the app depends on, whether every stream has a live runner,
-and (with LLM_READINESS_CHECK) whether the chat model's endpoint answers.
+"""Health checks, each bounded (about 2 s) so a dead server gives a fast answer, never a hung
+probe, and each answer reused for a few seconds so probes and scrapers cost almost nothing.
 
-Each check is bounded (about 2 s), so a dead broker gives a fast 503, not a hung probe.
+`readiness` is what a web process needs to serve (its database and Redis): a load balancer
+acts on it, so it names nothing the web process can do without. The broker, the streams'
+runners and (with LLM_READINESS_CHECK) the chat model's endpoint are the service's health,
+shown on the stream-health page, `/api/streams/status` and `/metrics` (`service_health`).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -71,26 +75,66 @@ def _model() -> None:
         raise ConnectionError(f"{url} answered {exc.code}: {detail}") from exc
 
 
-CHECKS: dict[str, Callable[[], None]] = {
-    "database": _database,
-    "redis": _redis,
-    "broker": _broker,
-    "streams": _streams,
-}
+Checks = dict[str, Callable[[], None]]
+Results = dict[str, dict[str, object]]
+WEB_CHECKS: Checks = {"database": _database, "redis": _redis}
+SERVICE_CHECKS: Checks = {"broker": _broker, "streams": _streams}
 
 
-def readiness(*, with_reasons: bool) -> dict[str, dict[str, object]]:
-    """Each check's result; the failure's text only for callers allowed to see it."""
-    results: dict[str, dict[str, object]] = {}
-    checks = {**CHECKS, "model": _model} if settings.LLM_READINESS_CHECK else CHECKS
+class _Cached:
+    """Results of a set of checks, reused for `max_age_s` in this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._at: dict[str, float] = {}
+        self._results: dict[str, Results] = {}
+
+    def get(self, name: str, checks: Checks, *, max_age_s: float) -> Results:
+        with self._lock:
+            if time.monotonic() - self._at.get(name, -1e9) >= max_age_s:
+                self._results[name] = _run(checks)
+                self._at[name] = time.monotonic()
+            return self._results[name]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._at.clear()
+
+
+CACHED = _Cached()
+
+
+def _run(checks: Checks) -> Results:
+    results: Results = {}
     for name, check in checks.items():
         started = time.monotonic()
         try:
             check()
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready", with its reason
-            results[name] = {"ok": False}
-            if with_reasons:
-                results[name]["error"] = f"{type(exc).__name__}: {exc}"[:1000]
+            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:1000]}
         else:
             results[name] = {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1)}
     return results
+
+
+def _shown(results: Results, *, with_reasons: bool) -> Results:
+    """The failure's text only for callers allowed to see it: it can name hosts and users."""
+    if with_reasons:
+        return {name: dict(result) for name, result in results.items()}
+    return {name: {k: v for k, v in r.items() if k != "error"} for name, r in results.items()}
+
+
+def readiness(*, with_reasons: bool) -> Results:
+    """Whether this web process can serve: its database and Redis answer."""
+    results = CACHED.get("web", WEB_CHECKS, max_age_s=settings.READINESS_CACHE_S)
+    return _shown(results, with_reasons=with_reasons)
+
+
+def service_health(*, with_reasons: bool) -> Results:
+    """The broker, every stream's runners and, with LLM_READINESS_CHECK, the model's
+    endpoint (asked at most once per MODEL_HEALTH_CACHE_S: it may be a paid service)."""
+    results = dict(CACHED.get("service", SERVICE_CHECKS, max_age_s=settings.READINESS_CACHE_S))
+    if settings.LLM_READINESS_CHECK:
+        model = {"model": _model}
+        results |= CACHED.get("model", model, max_age_s=settings.MODEL_HEALTH_CACHE_S)
+    return _shown(results, with_reasons=with_reasons)

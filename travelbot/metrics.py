@@ -147,7 +147,26 @@ class StreamStatusCollector(Collector):
         yield from (lag, rate, fresh, latency, dead, halted, up, stalled, runners)
 
 
-def prometheus_text(statuses: list[StreamStatus]) -> bytes:
+class HealthCollector(Collector):
+    def __init__(self, health: dict[str, dict[str, object]]) -> None:
+        self.health = health
+
+    def collect(self) -> Iterator[Metric]:
+        ok = GaugeMetricFamily(
+            "travelbot_health_check_ok",
+            "1 when the service check (broker, streams, model) passes",
+            labels=["check"],
+        )
+        for name, result in self.health.items():
+            ok.add_metric([name], 1 if result["ok"] else 0)
+        yield ok
+
+
+def prometheus_text(
+    statuses: list[StreamStatus], health: dict[str, dict[str, object]] | None = None
+) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StreamStatusCollector(statuses))
+    if health is not None:
+        registry.register(HealthCollector(health))
     return generate_latest(registry)

@@ -281,9 +281,13 @@ OPENAI_MODEL = env_str("OPENAI_MODEL", "travelbot-local")
 # Seconds the model has to connect and to send each part of its answer.
 OPENAI_TIMEOUT_S = env_float("OPENAI_TIMEOUT_S", 60.0)
 OPENAI_MAX_TOKENS = env_int("OPENAI_MAX_TOKENS", 400)
-# /readyz also asks the model endpoint (GET /models): wherever the chat must answer, a dead
-# model means not ready. The test suite turns it off: it runs fake models per test.
+# The service's health (the stream-health page, /api/streams/status, /metrics) also asks
+# the model endpoint (GET /models), at most once per MODEL_HEALTH_CACHE_S. /readyz never
+# does: a web process can serve pages without the model. The test suite turns it off.
 LLM_READINESS_CHECK = env_bool("LLM_READINESS_CHECK", True)
+MODEL_HEALTH_CACHE_S = env_float("MODEL_HEALTH_CACHE_S", 30.0)
+# /readyz and the service's health checks reuse their answers this long.
+READINESS_CACHE_S = env_float("READINESS_CACHE_S", 3.0)
 # What `python -m devstack.localmodel` serves at OPENAI_BASE_URL, as `make run` does when no
 # OPENAI_BASE_URL is given: qwen2.5-1.5b, qwen2.5-0.5b (faster, weaker) or smollm2-135m
 # (fastest, for plumbing only). See devstack/localmodel.py.
@@ -294,6 +298,34 @@ LOCAL_MODEL = env_str("LOCAL_MODEL", "qwen2.5-1.5b")
 CHAT_TOOLS = env_bool("CHAT_TOOLS", False)
 # A turn still "streaming" this long after it started belongs to a process that died.
 CHAT_TURN_TIMEOUT = timedelta(seconds=env_int("CHAT_TURN_TIMEOUT_S", 300))
+
+# Limits (travelbot/limits.py), held in Redis so every process counts together. Rates are
+# token buckets: the count is also the largest burst.
+CHAT_ASKS_PER_MINUTE = env_int("CHAT_ASKS_PER_MINUTE", 30)  # per traveller
+CHAT_ASKS_PER_MINUTE_PER_ADDRESS = env_int("CHAT_ASKS_PER_MINUTE_PER_ADDRESS", 60)
+CHAT_RATINGS_PER_MINUTE = env_int("CHAT_RATINGS_PER_MINUTE", 60)  # per traveller
+CHAT_RATINGS_PER_MINUTE_PER_ADDRESS = env_int("CHAT_RATINGS_PER_MINUTE_PER_ADDRESS", 120)
+# Turns one traveller may have running at once, over all their tabs and every process.
+CHAT_CONCURRENT_TURNS = env_int("CHAT_CONCURRENT_TURNS", 2)
+# Turns running at once in front of the model, for everyone; the next CHAT_MODEL_QUEUE wait
+# their turn, at most CHAT_MODEL_QUEUE_WAIT_S; anyone past those is told "busy".
+CHAT_MODEL_CONCURRENCY = env_int("CHAT_MODEL_CONCURRENCY", 32)
+CHAT_MODEL_QUEUE = env_int("CHAT_MODEL_QUEUE", 128)
+CHAT_MODEL_QUEUE_WAIT_S = env_float("CHAT_MODEL_QUEUE_WAIT_S", 20.0)
+# The wait a "busy" refusal suggests (Retry-After).
+CHAT_BUSY_RETRY_AFTER_S = env_int("CHAT_BUSY_RETRY_AFTER_S", 10)
+# A running turn renews its places every third of this; a dead process's expire after it.
+CHAT_LEASE_TTL_S = env_float("CHAT_LEASE_TTL_S", 30.0)
+SIGNUPS_PER_HOUR_PER_ADDRESS = env_int("SIGNUPS_PER_HOUR_PER_ADDRESS", 20)
+# Log-in attempts (the site's and /admin/'s), per address and per username tried.
+LOGINS_PER_MINUTE_PER_ADDRESS = env_int("LOGINS_PER_MINUTE_PER_ADDRESS", 30)
+LOGINS_PER_MINUTE_PER_USERNAME = env_int("LOGINS_PER_MINUTE_PER_USERNAME", 10)
+# Profile-link confirmation emails a traveller may have sent.
+EMAIL_LINKS_PER_HOUR = env_int("EMAIL_LINKS_PER_HOUR", 5)
+# The header a trusted reverse proxy sets with the caller's address (its right-most entry
+# is the one the proxy appended), e.g. HTTP_X_FORWARDED_FOR. Empty: REMOTE_ADDR. Set it
+# only behind such a proxy: anyone can send the header.
+TRUSTED_PROXY_HEADER = env_str("TRUSTED_PROXY_HEADER", "")
 
 # The bearer token scrapers send to /metrics. Empty: open with DEBUG on, closed without it.
 METRICS_BEARER_TOKEN = env_str("METRICS_BEARER_TOKEN", "")

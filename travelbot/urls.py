@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from travelbot import views
+from travelbot.limits import log_in_limits, posts_throttled
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -28,6 +29,8 @@ urlpatterns = [
     path("", include("exports.urls")),
     path("", include("profiles.urls")),
     path("", include("knowledge.urls")),
+    # /admin/'s log-in counts attempts as the site's does.
+    path("admin/login/", posts_throttled(log_in_limits)(admin.site.login)),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("chat.urls")),

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from travelbot.access import staff_api, staff_page
-from travelbot.health import readiness
+from travelbot.health import readiness, service_health
 from travelbot.metrics import prometheus_text, stream_status_json
 from travelbot.models import StreamState
 from travelbot.roles import user_is_staff
@@ -31,8 +31,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready when the servers answer and every stream has a live runner. Only staff see why
-    a check failed: exception text can name hosts and users."""
+    """Ready when this web process's database and Redis answer (reused for a few seconds).
+    The broker, the streams and the model are the service's health, on the status pages.
+    Only staff see why a check failed: exception text can name hosts and users."""
     checks = readiness(with_reasons=user_is_staff(request.user))
     ready = all(check["ok"] for check in checks.values())
     return JsonResponse(
@@ -45,7 +46,13 @@ def readyz(request: HttpRequest) -> JsonResponse:
 @require_GET
 def streams_status_api(request: HttpRequest) -> JsonResponse:
     streams = [stream_status_json(s) for s in stream_statuses()]
-    return JsonResponse({"streams": streams, "pipelines": pipelines_json(pipelines_status())})
+    return JsonResponse(
+        {
+            "health": service_health(with_reasons=True),
+            "streams": streams,
+            "pipelines": pipelines_json(pipelines_status()),
+        }
+    )
 
 
 @staff_page
@@ -53,7 +60,11 @@ def streams_status_api(request: HttpRequest) -> JsonResponse:
 def streams_page(request: HttpRequest) -> HttpResponse:
     partial = getattr(request, "htmx", False)  # set by django-htmx's middleware
     template = "travelbot/streams.html#status" if partial else "travelbot/streams.html"
-    context = {"streams": stream_statuses(), "pipelines": pipelines_status()}
+    context = {
+        "health": service_health(with_reasons=True),
+        "streams": stream_statuses(),
+        "pipelines": pipelines_status(),
+    }
     return render(request, template, context)
 
 
@@ -113,5 +124,6 @@ def metrics(request: HttpRequest) -> HttpResponse:
         if not token or not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
             return HttpResponse("unauthorized\n", status=401, content_type="text/plain")
     return HttpResponse(
-        prometheus_text(stream_statuses(details=False)), content_type=CONTENT_TYPE_LATEST
+        prometheus_text(stream_statuses(details=False), service_health(with_reasons=False)),
+        content_type=CONTENT_TYPE_LATEST,
     )

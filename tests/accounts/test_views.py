@@ -5,8 +5,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from accounts.services import demo_users_ensure, user_sign_up
+from tests.conftest import LimitsClock
 
 PASSWORD = "a-sturdy-passphrase-42"
 
@@ -192,3 +194,54 @@ def test_templates_see_the_users_roles(client: Client) -> None:
     response = client.get(reverse("chat"))
 
     assert dict(response.context["roles"]) == {"traveller": False, "admin": False, "staff": True}
+
+
+@pytest.mark.django_db
+def test_sign_ups_from_one_address_are_throttled(
+    settings: SettingsWrapper, limits_clock: LimitsClock
+) -> None:
+    settings.SIGNUPS_PER_HOUR_PER_ADDRESS = 2
+    for n in range(2):
+        data = sign_up_data(username=f"ines{n}", email=f"ines{n}@example.com")
+        assert Client().post(reverse("accounts:signup"), data).status_code == 302
+    refused = Client().post(reverse("accounts:signup"), sign_up_data(username="ines9"))
+    assert refused.status_code == 429 and refused["Retry-After"] == "1800"
+    assertContains(refused, "1800 seconds", status_code=429)
+    assert not User.objects.filter(username="ines9").exists()
+    other = Client(REMOTE_ADDR="198.51.100.7")
+    assert other.post(reverse("accounts:signup"), sign_up_data(username="ines9")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_form_with_mistakes_uses_no_sign_up(settings: SettingsWrapper) -> None:
+    settings.SIGNUPS_PER_HOUR_PER_ADDRESS = 1
+    client = Client()
+    assert client.post(reverse("accounts:signup"), sign_up_data(email="")).status_code == 200
+    assert client.post(reverse("accounts:signup"), sign_up_data()).status_code == 302
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])
+def test_log_in_attempts_on_one_username_are_throttled(
+    traveller: User, settings: SettingsWrapper, limits_clock: LimitsClock, path: str
+) -> None:
+    settings.LOGINS_PER_MINUTE_PER_USERNAME = 3
+    for n in range(3):
+        client = Client(REMOTE_ADDR=f"198.51.100.{n}")  # one guess from each of many addresses
+        assert client.post(path, {"username": "ines", "password": "nope"}).status_code == 200
+    refused = Client().post(path, {"username": "INES", "password": PASSWORD})
+    assert refused.status_code == 429 and refused["Retry-After"] == "20"
+    limits_clock.advance(20)
+    assert Client().post(path, {"username": "ines", "password": PASSWORD}).status_code != 429
+
+
+@pytest.mark.django_db
+def test_log_in_attempts_from_one_address_are_throttled(
+    settings: SettingsWrapper, limits_clock: LimitsClock
+) -> None:
+    settings.LOGINS_PER_MINUTE_PER_ADDRESS = 2
+    client = Client()
+    for n in range(2):
+        assert client.post(reverse("accounts:login"), {"username": f"u{n}"}).status_code == 200
+    assert client.post(reverse("accounts:login"), {"username": "u9"}).status_code == 429
+    assert client.get(reverse("accounts:login")).status_code == 200  # the page itself is free

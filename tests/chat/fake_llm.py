@@ -34,6 +34,7 @@ class FakeLLM:
         self.first_token_delay_s = first_token_delay_s
         self.failing = failing
         self.requests: list[dict[str, Any]] = []
+        self.listings = 0  # GET /v1/models
         self.disconnected = threading.Event()  # a client closed a stream before its end
         fake = self
 
@@ -41,6 +42,7 @@ class FakeLLM:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:  # noqa: N802 - the http.server API
+                fake.listings += 1
                 if self.path.rstrip("/") != "/v1/models":
                     self._json(404, {"error": {"message": f"no route {self.path}"}})
                 elif fake.failing:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from devstack.__main__ import (
+    ModelWatch,
     Options,
     Supervisor,
     app_commands,
@@ -118,3 +119,16 @@ def test_the_stack_does_not_wait_for_the_model_to_load(failing: set[str], ready:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_make_run_says_once_when_the_model_starts_answering() -> None:
+    from harness.stack import free_port
+    from tests.chat.fake_llm import FakeLLM
+
+    port = free_port()
+    silent = ModelWatch(f"http://127.0.0.1:{port}/v1", "key")
+    assert silent.poll(0.0) is None and silent.poll(1.0) is None  # not asked again so soon
+    with FakeLLM() as fake:
+        watch = ModelWatch(fake.url, "key")
+        assert watch.poll(0.0) == f"the model at {fake.url} is ready"
+        assert watch.poll(10.0) is None and fake.listings == 1

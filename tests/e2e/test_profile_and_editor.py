@@ -73,7 +73,7 @@ def test_a_traveller_links_their_profile_and_sees_their_trips(
         page.get_by_role("button", name="Link", exact=True).click()
         # Both values are on every boarding pass: the member's own email confirms the link.
         page.get_by_text("We sent a confirmation link to the email of that loyalty").wait_for()
-        page.goto(live_server.url + _confirmation_path(mail.outbox[-1].body))
+        page.goto(live_server.url + _confirmation_path(str(mail.outbox[-1].body)))
         page.get_by_text("Alex Morgan").first.wait_for()
         page.get_by_text(booking_ref).first.wait_for()
         page.screenshot(path=SCREENSHOTS / "profile-desktop.png", full_page=True)

@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from chat.bodies import RatingBody
 from chat.services import rating_record
 from feedback.labels import MAX_RETRIES, LabelError, comment_label_queue, label_parse
 from feedback.models import CommentLabel
@@ -56,7 +57,9 @@ def test_a_rating_with_a_comment_is_queued_for_labelling_on_commit(
     monkeypatch.setattr(celery_app, "send_task", lambda name, args, kwargs: queued.extend(args))
     rating = rated_turn(traveller)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        saved = rating_record(user=traveller, turn_id=rating.turn_id, rating=-1, comment="Too dear")
+        saved = rating_record(
+            user=traveller, turn_id=rating.turn_id, body=RatingBody(rating=-1, comment="Too dear")
+        )
         assert queued == []
     for callback in callbacks:
         callback()
@@ -67,7 +70,7 @@ def test_a_rating_with_a_comment_is_queued_for_labelling_on_commit(
 
 def test_a_rating_without_a_comment_gets_no_label(traveller: User) -> None:
     rating = rated_turn(traveller)
-    rating_record(user=traveller, turn_id=rating.turn_id, rating=1, comment=None)
+    rating_record(user=traveller, turn_id=rating.turn_id, body=RatingBody(rating=1, comment=None))
     assert not CommentLabel.objects.exists()
 
 

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
+from chat.bodies import RatingBody
 from chat.models import Conversation, Turn
 from chat.services import rating_record
 from feedback.models import Rating as FeedbackRating
@@ -176,8 +177,14 @@ def test_outbox_messages_carrying_the_erased_user_are_deleted() -> None:
     user, conversation = traveller_with_a_conversation()
     other, theirs = traveller_with_a_conversation("bo")
     ProfileLink.objects.create(user=user, kind="email", value="ana.silva@example.com")
-    rating_record(user=user, turn_id=conversation.turns.get().pk, rating=1, comment="Ana here")
-    rating_record(user=other, turn_id=theirs.turns.get().pk, rating=-1, comment=None)
+    rating_record(
+        user=user,
+        turn_id=conversation.turns.get().pk,
+        body=RatingBody(rating=1, comment="Ana here"),
+    )
+    rating_record(
+        user=other, turn_id=theirs.turns.get().pk, body=RatingBody(rating=-1, comment=None)
+    )
     OutboxMessage.objects.filter(value__user_id=str(user.pk)).update(published_at=timezone.now())
     assert OutboxMessage.objects.count() == 2
     profile_erase(profile_id="crm:C-1001")

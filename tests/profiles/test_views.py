@@ -224,3 +224,13 @@ def test_staff_erase_a_profile_from_its_page() -> None:
     ).content.decode()
     assert "Erased 3 record(s)" in page
     assert staff.get("/api/profiles?customer_id=C-1001").status_code == 404
+
+
+def test_confirmation_emails_are_limited_per_traveller(settings: Any) -> None:
+    settings.EMAIL_LINKS_PER_HOUR = 2
+    client = signed_in("ana")
+    for _ in range(2):
+        client.post("/profile/link/email", {"email": "ana.silva@example.com"})
+    refused = client.post("/profile/link/email", {"email": "ana.silva@example.com"})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert len(mail.outbox) == 2
