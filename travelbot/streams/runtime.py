@@ -112,7 +112,7 @@ class DecodedBatch:
     def last_records(self) -> dict[TopicPartition, ConsumerRecord]:
         last: dict[TopicPartition, ConsumerRecord] = {}
         for record in self.records:
-            partition = TopicPartition(record.topic, record.partition)
+            partition = _partition_of(record)
             if partition not in last or record.offset > last[partition].offset:
                 last[partition] = record
         return last
@@ -152,6 +152,10 @@ def decode_batch(spec: StreamSpec, records: list[ConsumerRecord]) -> DecodedBatc
             batch.events.append(event)
             batch.sources.append(record)
     return batch
+
+
+def _partition_of(record: ConsumerRecord) -> TopicPartition:
+    return TopicPartition(record.topic, record.partition)
 
 
 def latency_histogram(event_times_ms: list[int], committed_ms: int) -> list[int]:
@@ -282,6 +286,8 @@ class StreamRunner:
 
         A rebalance closes the batch: records of revoked partitions are dropped (the new
         owner reads them), and newly assigned partitions are positioned from Postgres first.
+        The poll that ran the rebalance may also have returned records, moving the consumer
+        past them: every dropped record's partition that is still ours is seeked back.
         """
         assert self._consumer is not None
         records: list[ConsumerRecord] = []
@@ -293,11 +299,13 @@ class StreamRunner:
             )
             fresh = [record for batch in polled.values() for record in batch]
             revoked, assigned = self._rebalance.take()
-            if assigned:
-                moved = self._position(assigned)
-                fresh = [r for r in fresh if TopicPartition(r.topic, r.partition) not in moved]
+            moved = self._position(assigned) if assigned else set()
+            fresh = [r for r in fresh if _partition_of(r) not in moved]
             if revoked:
-                return [r for r in records if TopicPartition(r.topic, r.partition) not in revoked]
+                kept = [r for r in records if _partition_of(r) not in revoked]
+                dropped = [r for r in records if _partition_of(r) in revoked] + fresh
+                self._rewind(dropped, positioned=moved)
+                return kept
             records.extend(fresh)
             if not records:
                 return records
@@ -307,6 +315,22 @@ class StreamRunner:
             if timeout_ms <= 0:
                 break
         return records
+
+    def _rewind(self, dropped: list[ConsumerRecord], *, positioned: set[TopicPartition]) -> None:
+        """Seek each partition still assigned back to its first dropped record, so the next
+        batch reads what this one dropped; partitions just positioned from Postgres stay put.
+
+        Without this, a partition with no stored position yet would resume after the dropped
+        records, and the next commit would skip them for good."""
+        assert self._consumer is not None
+        first: dict[TopicPartition, int] = {}
+        for record in dropped:
+            tp = _partition_of(record)
+            first[tp] = min(first.get(tp, record.offset), record.offset)
+        owned = self._consumer.assignment()
+        for tp, offset in first.items():
+            if tp in owned and tp not in positioned:
+                self._consumer.seek(tp, offset)
 
     def _position(self, partitions: set[TopicPartition]) -> set[TopicPartition]:
         """Resume each partition where Postgres says the data stands, if the broker still holds
