@@ -198,6 +198,9 @@ STREAM_RESTART_BACKOFF_S = env_float("STREAM_RESTART_BACKOFF_S", 1.0)
 STREAM_RESTART_BACKOFF_MAX_S = env_float("STREAM_RESTART_BACKOFF_MAX_S", 60.0)
 # How long the broker has to acknowledge a batch's dead letters before the batch fails.
 STREAM_DLQ_TIMEOUT_S = env_float("STREAM_DLQ_TIMEOUT_S", 10.0)
+# The largest request the dead-letter producer sends: a letter that does not fit with its
+# headers goes out truncated and flagged. Kafka's default message.max.bytes is 1048588.
+STREAM_DLQ_MAX_BYTES = env_int("STREAM_DLQ_MAX_BYTES", 1_000_000)
 # How long the outbox relay waits for the broker to acknowledge a batch.
 OUTBOX_PUBLISH_TIMEOUT_S = env_float("OUTBOX_PUBLISH_TIMEOUT_S", 10.0)
 # Status pages never wait longer than this on the broker, and reuse its figures this long.

@@ -70,7 +70,8 @@ class StreamHalted(RuntimeError):
 
 
 class StreamStopped(Exception):
-    """Stop was requested while a batch could not be applied; its offsets stay uncommitted."""
+    """Stop was requested while a batch could not be applied or its dead letters relayed;
+    its offsets stay uncommitted."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class RuntimeConfig:
     db_retry_max_s: float = 5.0
     kafka_timeout_ms: int = 10_000  # bootstrap, offset commits, position probes
     commit_attempts: int = 3
+    dlq_max_bytes: int = 1_000_000  # the largest request of the dead-letter producer
+    relay_attempts: int = 5  # dead-letter relays tried (with backoff) before the runner fails
 
     @classmethod
     def from_settings(cls) -> RuntimeConfig:
@@ -98,6 +101,7 @@ class RuntimeConfig:
             poison_max_ratio=settings.STREAM_POISON_MAX_RATIO,
             poison_min_records=settings.STREAM_POISON_MIN_RECORDS,
             session_timeout_ms=settings.KAFKA_SESSION_TIMEOUT_MS,
+            dlq_max_bytes=settings.STREAM_DLQ_MAX_BYTES,
         )
 
 
@@ -238,7 +242,9 @@ class StreamRunner:
     def run(self) -> None:
         try:
             self._consumer = self._make_consumer()
-            self._producer = make_raw_producer(self.config.bootstrap_servers)
+            self._producer = make_raw_producer(
+                self.config.bootstrap_servers, max_request_size=self.config.dlq_max_bytes
+            )
             self._relay_dead_letters()
             logger.info(
                 "stream %s: consuming %s as group %s",
@@ -252,7 +258,7 @@ class StreamRunner:
                 if records:
                     self.process(records)
         except StreamStopped:
-            logger.info("stream %s: stopped during a database outage", self.spec.name)
+            logger.info("stream %s: stopped with a batch left uncommitted", self.spec.name)
         except StreamHalted as exc:
             logger.error("stream %s halted: %s", self.spec.name, exc)
             self._record_halt(str(exc))
@@ -504,11 +510,31 @@ class StreamRunner:
             logger.debug("closing a broken connection failed", exc_info=True)
 
     def _relay_dead_letters(self) -> None:
-        """Every stored dead letter must be on <topic>.dlq before offsets commit past it; a
-        runner that failed before that relays them when it starts again."""
-        dead_letters_relay(
-            stream=self.spec.name, dlq_topic=self.spec.dlq_topic, producer=self._producer
-        )
+        """Every stored dead letter must be on <topic>.dlq before offsets commit past it, so
+        this relays until none is left, retrying a failed produce with backoff. If the broker
+        still refuses, the error propagates and the offsets stay uncommitted: the restarted
+        runner relays them first."""
+        assert self._producer is not None
+        delay = self.config.db_retry_initial_s
+        for attempt in range(1, self.config.relay_attempts + 1):
+            try:
+                while dead_letters_relay(
+                    stream=self.spec.name, dlq_topic=self.spec.dlq_topic, producer=self._producer
+                ):
+                    pass
+                return
+            except KafkaError as exc:
+                if attempt == self.config.relay_attempts:
+                    raise
+                logger.warning(
+                    "stream %s: dead letters not acknowledged (%r); retrying in %.1fs",
+                    self.spec.name,
+                    exc,
+                    delay,
+                )
+                if self._stop.wait(delay):
+                    raise StreamStopped(self.spec.name) from exc
+                delay = min(delay * 2, self.config.db_retry_max_s)
 
     def _commit_offsets(self, batch: DecodedBatch) -> None:
         self._commit(batch.next_offsets())
