@@ -233,3 +233,29 @@ def test_the_production_environment_passes_the_deployment_checklist() -> None:
         )
         assert result.returncode == 0, f"{name}: {result.stderr}"
         assert "WARNING" not in result.stderr + result.stdout, name
+
+
+def settings_as_run_by(service: dict[str, Any], expression: str) -> str:
+    """`expression` over travelbot.settings, imported with the service's environment."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in settings_variables()},
+        **resolved_environment(service),
+        "SECRET_KEY": secrets.token_urlsafe(50),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", f"from travelbot import settings as s; print({expression})"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_web_under_asgi_keeps_no_persistent_database_connection() -> None:
+    """Django's documentation: persistent connections must be off under ASGI."""
+    assert command_line(services()["web"]).startswith("uvicorn ")
+    conn_max_age = settings_as_run_by(services()["web"], "s.DATABASES['default']['CONN_MAX_AGE']")
+    assert conn_max_age == "0"

@@ -124,8 +124,15 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:55432/travelbot")
+# Seconds a process keeps its database connection between requests or tasks. Off by default:
+# under ASGI each request may run its queries on another thread, and persistent connections
+# pile up until Postgres refuses more (Django's documentation: disable them under ASGI).
+# The Celery worker, a synchronous process that closes connections between tasks, sets it.
+DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 0)
 DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=DATABASE_CONN_MAX_AGE, conn_health_checks=True
+    )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
