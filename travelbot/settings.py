@@ -182,6 +182,16 @@ KAFKA_TOPIC_PREFIX = env_str("KAFKA_TOPIC_PREFIX", "")
 KAFKA_TOPIC_PARTITIONS = env_int("KAFKA_TOPIC_PARTITIONS", 3)
 KAFKA_REPLICATION_FACTOR = env_int("KAFKA_REPLICATION_FACTOR", 1)
 KAFKA_SESSION_TIMEOUT_MS = env_int("KAFKA_SESSION_TIMEOUT_MS", 6000)
+# How every client connects: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL. With SSL, the CA
+# file verifies the brokers (the system's CAs without one); the certificate and key files
+# authenticate the client (mutual TLS). With SASL: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+KAFKA_SECURITY_PROTOCOL = env_str("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+KAFKA_SSL_CAFILE = env_str("KAFKA_SSL_CAFILE", "")
+KAFKA_SSL_CERTFILE = env_str("KAFKA_SSL_CERTFILE", "")
+KAFKA_SSL_KEYFILE = env_str("KAFKA_SSL_KEYFILE", "")
+KAFKA_SASL_MECHANISM = env_str("KAFKA_SASL_MECHANISM", "")
+KAFKA_SASL_USERNAME = env_str("KAFKA_SASL_USERNAME", "")
+KAFKA_SASL_PASSWORD = env_str("KAFKA_SASL_PASSWORD", "")
 # Which registered streams a Celery worker consumes: "all", "none" or a comma list.
 WORKER_STREAMS = env_list("WORKER_STREAMS", "all")
 STREAM_BATCH_MAX_RECORDS = env_int("STREAM_BATCH_MAX_RECORDS", 5000)

@@ -52,7 +52,7 @@ from travelbot.services import (
     stream_positions_store,
 )
 from travelbot.streams.envelope import PoisonRecord
-from travelbot.streams.kafka import make_raw_producer
+from travelbot.streams.kafka import make_consumer, make_raw_producer
 from travelbot.streams.registry import StreamSpec
 
 logger = logging.getLogger(__name__)
@@ -267,8 +267,8 @@ class StreamRunner:
             self._close()
 
     def _make_consumer(self) -> KafkaConsumer:
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.config.bootstrap_servers,
+        consumer = make_consumer(
+            self.config.bootstrap_servers,
             group_id=self.spec.group,
             client_id=self.client_id,
             enable_auto_commit=False,
@@ -403,8 +403,8 @@ class StreamRunner:
 
     def _probe_consumer(self) -> KafkaConsumer:
         if self._probe is None:
-            self._probe = KafkaConsumer(
-                bootstrap_servers=self.config.bootstrap_servers,
+            self._probe = make_consumer(
+                self.config.bootstrap_servers,
                 client_id=f"{self.client_id}:probe",
                 enable_auto_commit=False,
                 fetch_max_wait_ms=100,
