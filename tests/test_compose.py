@@ -172,6 +172,26 @@ def test_web_publishes_port_8000() -> None:
     assert ("8000", "8000") in published_ports(services()["web"])
 
 
+def test_every_published_port_listens_on_loopback_only() -> None:
+    """Only the proxy on the host reaches web: past it, plain HTTP could claim to be HTTPS."""
+    published = {
+        name: [str(port) for port in service.get("ports", [])]
+        for name, service in services().items()
+    }
+    assert published["web"]
+    for name, ports in published.items():
+        for port in ports:
+            assert port.startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
+
+
+def test_web_trusts_the_forwarded_proto_header_its_proxy_sets() -> None:
+    env = environment(services()["web"])
+    assert env["SECURE_PROXY_SSL_HEADER"] == "HTTP_X_FORWARDED_PROTO"
+    assert "X-Forwarded-Proto" in COMPOSE_FILE.read_text()  # the proxy's duty, documented
+    header = settings_as_run_by(services()["web"], "s.SECURE_PROXY_SSL_HEADER")
+    assert header == "('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
 def test_app_urls_point_at_the_compose_services_on_their_standard_ports() -> None:
     for service in app_services().values():
         env = environment(service)
