@@ -242,6 +242,9 @@ EXPORTS_DIR = Path(env_str("EXPORTS_DIR", str(BASE_DIR / "var" / "exports")))
 # An export covers changes up to this long ago, so ratings still being committed when it
 # starts are not skipped by the watermark.
 EXPORTS_SETTLE = timedelta(seconds=env_int("EXPORTS_SETTLE_S", 5))
+# The only S3 places exports may be written to ("s3://bucket/prefix", comma-separated): a
+# destination must be one of them or under one. None by default: no S3 export at all.
+EXPORTS_S3_PREFIXES = env_list("EXPORTS_S3_PREFIXES", "")
 EXPORTS_S3_ENDPOINT_URL = env_str("EXPORTS_S3_ENDPOINT_URL", "")
 EXPORTS_S3_REGION = env_str("EXPORTS_S3_REGION", "us-east-1")
 EXPORTS_S3_ACCESS_KEY_ID = env_str("EXPORTS_S3_ACCESS_KEY_ID", "")
