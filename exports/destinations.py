@@ -25,13 +25,32 @@ class DestinationError(ValueError):
 
 
 def destination_normalise(to: str) -> str:
-    """The destination as watermarks key it: "s3://bucket/prefix" or an absolute path."""
+    """The destination as watermarks key it: "s3://bucket/prefix" or an absolute path.
+    An S3 destination must lie under one of EXPORTS_S3_PREFIXES."""
     if to.startswith("s3://"):
-        parts = urlsplit(to)
-        if not parts.netloc:
-            raise DestinationError(f"no bucket in {to!r}")
-        return f"s3://{parts.netloc}/{parts.path.strip('/')}".rstrip("/")
+        normalised = _s3_normalise(to)
+        _s3_check_allowed(normalised)
+        return normalised
     return str(Path(to).expanduser().resolve())
+
+
+def _s3_normalise(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.netloc:
+        raise DestinationError(f"no bucket in {url!r}")
+    return f"s3://{parts.netloc}/{parts.path.strip('/')}".rstrip("/")
+
+
+def _s3_check_allowed(normalised: str) -> None:
+    """Exports carry travellers' conversations: they go only where the operator said, never
+    to any bucket the server's credentials happen to reach."""
+    allowed = [_s3_normalise(prefix) for prefix in settings.EXPORTS_S3_PREFIXES]
+    if not any(normalised == prefix or normalised.startswith(prefix + "/") for prefix in allowed):
+        where = ", ".join(allowed) if allowed else "none is configured"
+        raise DestinationError(
+            f"{normalised} is not under an S3 prefix allowed for exports "
+            f"(EXPORTS_S3_PREFIXES: {where})"
+        )
 
 
 def destination_open(to: str) -> Destination:

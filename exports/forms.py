@@ -15,7 +15,10 @@ class ExportForm(forms.Form):
         label="Destination",
         max_length=1000,
         initial=lambda: str(settings.EXPORTS_DIR),
-        help_text="s3://bucket/prefix, or a directory under the exports directory.",
+        help_text=(
+            "s3://bucket/prefix under an allowed S3 prefix, or a directory under the exports "
+            "directory."
+        ),
     )
 
     def clean_to(self) -> str:

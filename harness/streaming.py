@@ -66,8 +66,10 @@ def publish_raw(topic: str, messages: Iterable[tuple[bytes | None, bytes | None]
 class RunnerThread:
     """A StreamRunner in a background thread, stopped (and joined) by the test."""
 
-    def __init__(self, spec: StreamSpec, config: RuntimeConfig | None = None) -> None:
-        self.runner = StreamRunner(spec, config or runtime_config())
+    def __init__(
+        self, spec: StreamSpec, config: RuntimeConfig | None = None, **runner: Any
+    ) -> None:
+        self.runner = StreamRunner(spec, config or runtime_config(), **runner)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
 

@@ -172,6 +172,26 @@ def test_web_publishes_port_8000() -> None:
     assert ("8000", "8000") in published_ports(services()["web"])
 
 
+def test_every_published_port_listens_on_loopback_only() -> None:
+    """Only the proxy on the host reaches web: past it, plain HTTP could claim to be HTTPS."""
+    published = {
+        name: [str(port) for port in service.get("ports", [])]
+        for name, service in services().items()
+    }
+    assert published["web"]
+    for name, ports in published.items():
+        for port in ports:
+            assert port.startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
+
+
+def test_web_trusts_the_forwarded_proto_header_its_proxy_sets() -> None:
+    env = environment(services()["web"])
+    assert env["SECURE_PROXY_SSL_HEADER"] == "HTTP_X_FORWARDED_PROTO"
+    assert "X-Forwarded-Proto" in COMPOSE_FILE.read_text()  # the proxy's duty, documented
+    header = settings_as_run_by(services()["web"], "s.SECURE_PROXY_SSL_HEADER")
+    assert header == "('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
 def test_app_urls_point_at_the_compose_services_on_their_standard_ports() -> None:
     for service in app_services().values():
         env = environment(service)
@@ -233,3 +253,29 @@ def test_the_production_environment_passes_the_deployment_checklist() -> None:
         )
         assert result.returncode == 0, f"{name}: {result.stderr}"
         assert "WARNING" not in result.stderr + result.stdout, name
+
+
+def settings_as_run_by(service: dict[str, Any], expression: str) -> str:
+    """`expression` over travelbot.settings, imported with the service's environment."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in settings_variables()},
+        **resolved_environment(service),
+        "SECRET_KEY": secrets.token_urlsafe(50),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", f"from travelbot import settings as s; print({expression})"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_web_under_asgi_keeps_no_persistent_database_connection() -> None:
+    """Django's documentation: persistent connections must be off under ASGI."""
+    assert command_line(services()["web"]).startswith("uvicorn ")
+    conn_max_age = settings_as_run_by(services()["web"], "s.DATABASES['default']['CONN_MAX_AGE']")
+    assert conn_max_age == "0"

@@ -245,8 +245,10 @@ def _fill_dead_letter_counts(statuses: dict[str, StreamStatus]) -> None:
 
 
 def _fill_latest_letters(statuses: dict[str, StreamStatus], *, per_stream: int = 20) -> None:
+    # Only the columns the page shows: a letter's key and value can be megabytes each.
     letters = DeadLetter.objects.raw(
-        "SELECT * FROM (SELECT d.*, u.username AS replayed_by_name, row_number() OVER "
+        'SELECT * FROM (SELECT d.id, d.stream, d.partition, d."offset", d.reason, d.created_at, '
+        "d.produced_at, d.replayed_at, u.username AS replayed_by_name, row_number() OVER "
         "(PARTITION BY d.stream ORDER BY d.created_at DESC, d.id DESC) AS n "
         "FROM travelbot_deadletter d LEFT JOIN auth_user u ON u.id = d.replayed_by_id) ranked "
         "WHERE n <= %s ORDER BY stream, n",

@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
+from kafka import KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 
 from travelbot.models import (
@@ -72,11 +73,15 @@ def dead_letters_store(*, stream: str, poison: list[tuple[ConsumerRecord, str]])
     )
 
 
-def dead_letters_relay(*, stream: str, dlq_topic: str, producer: object, limit: int = 1000) -> int:
-    """Send the stream's letters not yet on its dead-letter topic and mark those the broker
-    acknowledged (the dead-letter table is their outbox). Rows are locked while they are sent,
-    so two runners of one stream never send the same letter. Raises the first produce error
-    after marking the rest, so the caller keeps its Kafka offsets uncommitted."""
+def dead_letters_relay(
+    *, stream: str, dlq_topic: str, producer: KafkaProducer, limit: int = 1000
+) -> int:
+    """Send up to `limit` of the stream's letters not yet on its dead-letter topic and mark
+    those the broker acknowledged (the dead-letter table is their outbox). Rows are locked
+    while they are sent, so two runners of one stream never send the same letter. Raises the
+    first produce error after marking the rest, so the caller keeps its Kafka offsets
+    uncommitted. Returns how many were sent: call again until it returns 0."""
+    max_bytes = int(producer.config["max_request_size"])
     with transaction.atomic():
         letters = list(
             DeadLetter.objects.filter(stream=stream, produced_at=None)
@@ -86,8 +91,8 @@ def dead_letters_relay(*, stream: str, dlq_topic: str, producer: object, limit: 
         if not letters:
             return 0
         acknowledged, error = produce_checked(
-            producer,  # type: ignore[arg-type]
-            [_dead_letter_message(letter, dlq_topic) for letter in letters],
+            producer,
+            [_dead_letter_message(letter, dlq_topic, max_bytes=max_bytes) for letter in letters],
             timeout_s=settings.STREAM_DLQ_TIMEOUT_S,
         )
         DeadLetter.objects.filter(pk__in=[letters[i].pk for i in acknowledged]).update(
@@ -98,14 +103,37 @@ def dead_letters_relay(*, stream: str, dlq_topic: str, producer: object, limit: 
     return len(acknowledged)
 
 
-def _dead_letter_message(letter: DeadLetter, dlq_topic: str) -> Message:
+def _dead_letter_message(letter: DeadLetter, dlq_topic: str, *, max_bytes: int) -> Message:
     headers = [
         ("dlq.reason", letter.reason.encode()),
         ("dlq.topic", letter.topic.encode()),
         ("dlq.partition", str(letter.partition).encode()),
         ("dlq.offset", str(letter.offset).encode()),
     ]
-    return dlq_topic, _raw(letter.key), _raw(letter.value), headers
+    key, value = _raw(letter.key), _raw(letter.value)
+    if _message_size(key, value, headers) <= max_bytes:
+        return dlq_topic, key, value, headers
+    # The broker took the record, but not with our headers on top: a letter the producer
+    # refuses would fail every relay and stop the stream for good. Send what fits, flagged.
+    headers += [
+        ("dlq.truncated", b"true"),
+        ("dlq.original_key_size", str(len(key or b"")).encode()),
+        ("dlq.original_value_size", str(len(value or b"")).encode()),
+    ]
+    room = max_bytes - _message_size(None, None, headers)
+    key = None if key is None else key[: max(0, room)]
+    value = None if value is None else value[: max(0, room - len(key or b""))]
+    return dlq_topic, key, value, headers
+
+
+# Bytes a record batch of one record needs beyond its key, value and headers (batch header,
+# record attributes and length varints), rounded well up.
+RECORD_FRAMING_BYTES = 256
+
+
+def _message_size(key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]) -> int:
+    payload = len(key or b"") + len(value or b"")
+    return RECORD_FRAMING_BYTES + payload + sum(len(n) + len(v) + 10 for n, v in headers)
 
 
 class ReplayInProgress(Exception):

@@ -143,8 +143,15 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:55432/travelbot")
+# Seconds a process keeps its database connection between requests or tasks. Off by default:
+# under ASGI each request may run its queries on another thread, and persistent connections
+# pile up until Postgres refuses more (Django's documentation: disable them under ASGI).
+# The Celery worker, a synchronous process that closes connections between tasks, sets it.
+DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 0)
 DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=DATABASE_CONN_MAX_AGE, conn_health_checks=True
+    )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -194,6 +201,16 @@ KAFKA_TOPIC_PREFIX = env_str("KAFKA_TOPIC_PREFIX", "")
 KAFKA_TOPIC_PARTITIONS = env_int("KAFKA_TOPIC_PARTITIONS", 3)
 KAFKA_REPLICATION_FACTOR = env_int("KAFKA_REPLICATION_FACTOR", 1)
 KAFKA_SESSION_TIMEOUT_MS = env_int("KAFKA_SESSION_TIMEOUT_MS", 6000)
+# How every client connects: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL. With SSL, the CA
+# file verifies the brokers (the system's CAs without one); the certificate and key files
+# authenticate the client (mutual TLS). With SASL: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+KAFKA_SECURITY_PROTOCOL = env_str("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+KAFKA_SSL_CAFILE = env_str("KAFKA_SSL_CAFILE", "")
+KAFKA_SSL_CERTFILE = env_str("KAFKA_SSL_CERTFILE", "")
+KAFKA_SSL_KEYFILE = env_str("KAFKA_SSL_KEYFILE", "")
+KAFKA_SASL_MECHANISM = env_str("KAFKA_SASL_MECHANISM", "")
+KAFKA_SASL_USERNAME = env_str("KAFKA_SASL_USERNAME", "")
+KAFKA_SASL_PASSWORD = env_str("KAFKA_SASL_PASSWORD", "")
 # Which registered streams a Celery worker consumes: "all", "none" or a comma list.
 WORKER_STREAMS = env_list("WORKER_STREAMS", "all")
 STREAM_BATCH_MAX_RECORDS = env_int("STREAM_BATCH_MAX_RECORDS", 5000)
@@ -217,6 +234,9 @@ STREAM_RESTART_BACKOFF_S = env_float("STREAM_RESTART_BACKOFF_S", 1.0)
 STREAM_RESTART_BACKOFF_MAX_S = env_float("STREAM_RESTART_BACKOFF_MAX_S", 60.0)
 # How long the broker has to acknowledge a batch's dead letters before the batch fails.
 STREAM_DLQ_TIMEOUT_S = env_float("STREAM_DLQ_TIMEOUT_S", 10.0)
+# The largest request the dead-letter producer sends: a letter that does not fit with its
+# headers goes out truncated and flagged. Kafka's default message.max.bytes is 1048588.
+STREAM_DLQ_MAX_BYTES = env_int("STREAM_DLQ_MAX_BYTES", 1_000_000)
 # How long the outbox relay waits for the broker to acknowledge a batch.
 OUTBOX_PUBLISH_TIMEOUT_S = env_float("OUTBOX_PUBLISH_TIMEOUT_S", 10.0)
 # Published outbox messages are deleted after this long (they carry what travellers said);
@@ -249,6 +269,9 @@ EXPORTS_DIR = Path(env_str("EXPORTS_DIR", str(BASE_DIR / "var" / "exports")))
 # An export covers changes up to this long ago, so ratings still being committed when it
 # starts are not skipped by the watermark.
 EXPORTS_SETTLE = timedelta(seconds=env_int("EXPORTS_SETTLE_S", 5))
+# The only S3 places exports may be written to ("s3://bucket/prefix", comma-separated): a
+# destination must be one of them or under one. None by default: no S3 export at all.
+EXPORTS_S3_PREFIXES = env_list("EXPORTS_S3_PREFIXES", "")
 EXPORTS_S3_ENDPOINT_URL = env_str("EXPORTS_S3_ENDPOINT_URL", "")
 EXPORTS_S3_REGION = env_str("EXPORTS_S3_REGION", "us-east-1")
 EXPORTS_S3_ACCESS_KEY_ID = env_str("EXPORTS_S3_ACCESS_KEY_ID", "")

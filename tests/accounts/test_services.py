@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from pytest_django.fixtures import Settings
 
 from accounts.services import DEMO_ACCOUNTS, demo_users_ensure, user_sign_up
 from travelbot.roles import Role, user_roles
@@ -116,10 +117,21 @@ def test_demo_users_ensure_restores_a_changed_password_and_flags() -> None:
 
 
 @pytest.mark.django_db
-def test_seed_demo_users_command_prints_every_login(capsys: pytest.CaptureFixture[str]) -> None:
+def test_seed_demo_users_command_prints_every_login(
+    capsys: pytest.CaptureFixture[str], settings: Settings
+) -> None:
+    settings.DEBUG = True  # development, as `make run` sets it
     call_command("seed_demo_users")
 
     out = capsys.readouterr().out
     for account in DEMO_ACCOUNTS:
         assert account.username in out
         assert account.password in out
+
+
+@pytest.mark.django_db
+def test_seed_demo_users_refuses_to_run_without_debug(settings: Settings) -> None:
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match=r"only in development \(DEBUG=1\)"):
+        call_command("seed_demo_users")
+    assert not User.objects.exists()

@@ -17,6 +17,7 @@ from django.core.management import CommandError, call_command
 from pyarrow import fs
 from pytest_django.fixtures import Settings
 
+from exports.models import ExportRun
 from harness.stack import free_port
 from tests.exports.conftest import CANARIES, COMMENT, QUESTION, rated_turn, traveller
 
@@ -56,6 +57,13 @@ def test_it_refuses_an_s3_url_without_a_bucket() -> None:
         export("--format", "jsonl", "--to", "s3://")
 
 
+def test_it_refuses_an_s3_destination_outside_the_allowed_prefixes(settings: Settings) -> None:
+    settings.EXPORTS_S3_PREFIXES = ["s3://lake/feedback"]
+    with pytest.raises(CommandError, match="EXPORTS_S3_PREFIXES: s3://lake/feedback"):
+        export("--format", "jsonl", "--to", "s3://lake/elsewhere")
+    assert not ExportRun.objects.exists()
+
+
 @pytest.fixture
 def s3(settings: Settings) -> Iterator[fs.S3FileSystem]:
     """A moto S3 server on a free loopback port, with an empty bucket "lake"."""
@@ -69,6 +77,7 @@ def s3(settings: Settings) -> Iterator[fs.S3FileSystem]:
     )
     try:
         _wait_for(port)
+        settings.EXPORTS_S3_PREFIXES = ["s3://lake"]
         settings.EXPORTS_S3_ENDPOINT_URL = f"http://127.0.0.1:{port}"
         settings.EXPORTS_S3_ACCESS_KEY_ID = "testing"
         settings.EXPORTS_S3_SECRET_ACCESS_KEY = "testing"

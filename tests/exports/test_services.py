@@ -17,6 +17,7 @@ from pytest_django.fixtures import Settings
 
 from chat.models import Conversation, Rating
 from chat.prompts import SYSTEM
+from exports.destinations import DestinationError
 from exports.models import ExportConsent, ExportRun
 from exports.selectors import watermark_get
 from exports.services import consent_set, export_create, export_run
@@ -184,3 +185,26 @@ def test_a_failed_run_leaves_no_watermark(tmp_path: Path) -> None:
     failed = export_run(run_id=export_create(format="jsonl", to=str(blocker)).id)
     assert failed.status == ExportRun.Status.FAILED
     assert watermark_get(format="jsonl", destination=str(blocker)) is None
+
+
+def test_s3_exports_go_only_under_the_allowed_prefixes(settings: Settings) -> None:
+    settings.EXPORTS_S3_PREFIXES = ["s3://lake/feedback/", "s3://archive"]
+    for allowed in ("s3://lake/feedback", "s3://lake/feedback/2026/", "s3://archive/x"):
+        assert export_create(format="jsonl", to=allowed).destination == allowed.rstrip("/")
+    for refused in ("s3://lake", "s3://lake/feedbackx", "s3://lake/other", "s3://evil/feedback"):
+        with pytest.raises(DestinationError, match="EXPORTS_S3_PREFIXES"):
+            export_create(format="jsonl", to=refused)
+
+
+def test_no_s3_export_is_allowed_until_a_prefix_is_configured(settings: Settings) -> None:
+    settings.EXPORTS_S3_PREFIXES = []
+    with pytest.raises(DestinationError, match="none is configured"):
+        export_create(format="jsonl", to="s3://lake/feedback")
+
+
+def test_a_queued_s3_run_fails_if_its_prefix_is_no_longer_allowed(settings: Settings) -> None:
+    settings.EXPORTS_S3_PREFIXES = ["s3://lake"]
+    run = export_create(format="jsonl", to="s3://lake/feedback")
+    settings.EXPORTS_S3_PREFIXES = []
+    run = export_run(run_id=run.id)
+    assert run.status == ExportRun.Status.FAILED and "EXPORTS_S3_PREFIXES" in run.error

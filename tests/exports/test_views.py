@@ -113,7 +113,19 @@ def test_a_running_export_polls_for_its_progress(staff: Client, tmp_path: Path) 
     assert f'hx-get="/staff/exports/{run.id}/"' in page and "every 1s" in page
 
 
-def test_an_s3_export_offers_no_download(staff: Client) -> None:
+def test_staff_cannot_export_to_s3_outside_the_allowed_prefixes(
+    staff: Client, settings: Settings
+) -> None:
+    settings.EXPORTS_S3_PREFIXES = ["s3://lake/feedback"]
+    for to in ("s3://lake/feedback-copy", "s3://other/feedback", "s3://lake"):
+        response = staff.post("/staff/exports/start", {"format": "jsonl", "to": to})
+        assert response.status_code == 400, to
+        assert "is not under an S3 prefix allowed for exports" in response.content.decode()
+    assert not ExportRun.objects.exists()
+
+
+def test_an_s3_export_offers_no_download(staff: Client, settings: Settings) -> None:
+    settings.EXPORTS_S3_PREFIXES = ["s3://lake"]
     run = export_create(format="jsonl", to="s3://lake/feedback")
     ExportRun.objects.filter(pk=run.pk).update(status="done", files=["lake/feedback/x.jsonl"])
     assert staff.get(f"/staff/exports/{run.id}/download").status_code == 404

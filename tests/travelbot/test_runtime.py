@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import pytest
 from django.db.utils import OperationalError
+from kafka.errors import KafkaTimeoutError
 
 from harness.streaming import (
     RunnerThread,
@@ -23,6 +25,8 @@ from inventory.models import Flight
 from inventory.streams import STREAMS
 from tests.factories import envelope, flight_row
 from travelbot.models import DeadLetter, StreamBatch, StreamOffset, StreamState
+from travelbot.services import dead_letters_relay
+from travelbot.streams import runtime
 from travelbot.streams.registry import BatchResult, StreamSpec
 from travelbot.streams.runtime import StreamHalted
 
@@ -187,3 +191,72 @@ def test_stop_finishes_the_current_batch_and_commits_it() -> None:
     applied = Flight.objects.count()
     assert applied >= 50
     assert sum(committed_offsets(spec).values()) == applied
+
+
+def test_a_dead_letter_too_large_to_send_with_its_headers_goes_out_truncated_and_flagged() -> None:
+    """The broker took the record, but the letter (the record plus its dlq.* headers) is over
+    what a producer may send: the stream must not fail on it, restart and fail again."""
+    spec = isolated(FLIGHTS)
+    key = b'{"flight_id":"BIG"}'
+    value = b"x" * (16 * 1024 * 1024 - 200)  # just under what the raw producer sends
+    publish_raw(spec.topic, [(key, value)])
+    publish(spec.topic, flight_messages(30))
+    runner = RunnerThread(spec, runtime_config(max_wait_ms=1000))
+    with runner:
+        wait_until(lambda: sum(committed_offsets(spec).values()) == 31, what="offsets committed")
+    assert runner.error is None, runner.error
+    (letter,) = read_topic(spec.dlq_topic, 1)
+    headers = dict(letter.headers)
+    assert headers["dlq.truncated"] == b"true"
+    assert headers["dlq.original_value_size"] == str(len(value)).encode()
+    assert letter.key == key
+    assert 0 < len(letter.value) < runtime_config().dlq_max_bytes
+    assert value.startswith(letter.value)
+    assert DeadLetter.objects.get().value_text() == value.decode()  # the table keeps it whole
+
+
+def test_every_dead_letter_of_a_batch_is_on_the_topic_before_its_offsets_commit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two letters per relay call, so the batch's five take three.
+    monkeypatch.setattr(runtime, "dead_letters_relay", partial(dead_letters_relay, limit=2))
+    spec = isolated(FLIGHTS)
+    publish(spec.topic, flight_messages(30))
+    poison = [(f'{{"flight_id":"BAD{n}"}}'.encode(), b"not json") for n in range(5)]
+    publish_raw(spec.topic, poison)
+    pending_at_commit: list[int] = []
+
+    def committed() -> None:
+        pending_at_commit.append(DeadLetter.objects.filter(produced_at=None).count())
+
+    with RunnerThread(spec, runtime_config(max_wait_ms=1000), on_commit=committed):
+        wait_until(lambda: sum(committed_offsets(spec).values()) == 35, what="offsets committed")
+    assert pending_at_commit and set(pending_at_commit) == {0}, pending_at_commit
+    assert len(read_topic(spec.dlq_topic, 10)) == 5
+
+
+def test_a_failed_relay_is_retried_in_place_and_holds_the_offsets_until_it_succeeds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    failures = {"left": 2}
+    commits_while_failing: list[dict[int, int]] = []
+
+    def flaky(**relay: Any) -> int:
+        if failures["left"] and DeadLetter.objects.filter(produced_at=None).exists():
+            failures["left"] -= 1
+            commits_while_failing.append(committed_offsets(spec))
+            raise KafkaTimeoutError("no acknowledgement in time")
+        return dead_letters_relay(**relay)
+
+    monkeypatch.setattr(runtime, "dead_letters_relay", flaky)
+    spec = isolated(FLIGHTS)
+    publish(spec.topic, flight_messages(30))
+    publish_raw(spec.topic, [(b'{"flight_id":"BAD"}', b"not json")])
+    runner = RunnerThread(spec, runtime_config(max_wait_ms=1000))
+    with runner:
+        wait_until(lambda: sum(committed_offsets(spec).values()) == 31, what="offsets committed")
+        assert runner.thread.is_alive() and runner.error is None, runner.error
+    assert failures["left"] == 0
+    assert commits_while_failing == [{}, {}]
+    assert runner.runner.batches_committed == 1
+    assert DeadLetter.objects.get().produced_at is not None

@@ -6,11 +6,14 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from dataclasses import replace
+from typing import Any
 
 import pytest
 from pytest_django.fixtures import Settings
 
 from harness.streaming import (
+    RunnerThread,
     SupervisorThread,
     committed_offsets,
     publish,
@@ -20,10 +23,11 @@ from harness.streaming import (
     servers,
     wait_until,
 )
+from inventory.models import Flight
 from tests.travelbot.test_reliability import Message, expected_state, flight_history, visible_state
 from travelbot.models import DeadLetter, RunnerHeartbeat, StreamFailure
 from travelbot.streams.kafka import create_topics
-from travelbot.streams.registry import stream_named
+from travelbot.streams.registry import BatchResult, stream_named
 
 pytestmark = pytest.mark.django_db(transaction=True)
 POISON = [(f'{{"flight_id":"BAD{n}"}}'.encode(), b"not json") for n in range(12)]
@@ -85,3 +89,43 @@ def _feed(topic: str, history: list[Message]) -> None:
 def _owners() -> int:
     """Runners that own at least one partition right now."""
     return RunnerHeartbeat.objects.filter(state="running").exclude(partitions=[]).count()
+
+
+def test_runners_joining_before_every_partition_has_a_position_lose_no_record(
+    settings: Settings,
+) -> None:
+    """A poll that both rebalances and returns records must not drop those records while
+    the consumer's position has moved past them: a partition with no stored position yet
+    would otherwise be committed past a batch it never applied."""
+    settings.KAFKA_TOPIC_PREFIX = f"r{uuid.uuid4().hex[:8]}."
+    spec = stream_named("inventory.flights")
+    create_topics(
+        bootstrap_servers=servers(),
+        partitions=6,
+        replication_factor=1,
+        topics=[spec.topic, spec.dlq_topic],
+    )
+    history = flight_history(keys=3000, versions=1, seed=5)
+    publish(spec.topic, history)
+
+    def slow(events: list[Any]) -> BatchResult:
+        time.sleep(0.2)  # the stream is still being read when the others join
+        return spec.handle(events)
+
+    # Long polls: the join completes inside the poll that noticed it, which then returns records.
+    config = runtime_config(max_records=50, max_wait_ms=3000, idle_poll_ms=5000)
+    first = RunnerThread(replace(spec, handle=slow), config)
+    others = [RunnerThread(spec, config) for _ in range(2)]
+    with first:
+        wait_until(lambda: first.runner.batches_committed >= 1, what="the first batch")
+        with others[0]:  # each join revokes and reassigns the first runner's partitions
+            time.sleep(2)
+            with others[1]:
+                wait_until(
+                    lambda: sum(committed_offsets(spec).values()) == len(history),
+                    timeout_s=120,
+                    what="every offset committed",
+                )
+    assert first.error is None and all(other.error is None for other in others)
+    assert Flight.objects.count() == len(expected_state(history))
+    assert visible_state() == expected_state(history)

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from harness.pytest_plugin import METRICS_TOKEN
@@ -141,6 +143,26 @@ def test_staff_replay_their_dead_letters_from_the_page(staff_client: Client) -> 
     response = staff_client.post(f"/staff/streams/{topic}/replay", follow=True)
     assert "Replayed 1 dead letter(s)" in response.content.decode()
     assert DeadLetter.objects.get().replayed_at is not None
+
+
+def test_the_staff_page_reads_no_dead_letter_payloads(staff_client: Client) -> None:
+    DeadLetter.objects.create(
+        stream="inventory.hotels",
+        topic="inventory.hotels",
+        partition=0,
+        offset=1,
+        key=b"{}",
+        value=b"x" * 1_000_000,
+        reason="value over 256 KB",
+    )
+    with CaptureQueriesContext(connection) as queries:
+        page = staff_client.get("/staff/streams/").content.decode()
+    assert "value over 256 KB" in page
+    letter_queries = [q["sql"] for q in queries if "travelbot_deadletter" in q["sql"]]
+    assert letter_queries and not any(
+        '"value"' in sql or ".value" in sql or "d.*" in sql or '"key"' in sql
+        for sql in letter_queries
+    ), letter_queries
 
 
 def test_a_traveller_cannot_replay_dead_letters(client: Client) -> None:

@@ -1,4 +1,8 @@
-"""kafka-python clients configured from settings, and topic creation."""
+"""kafka-python clients configured from settings, and topic creation.
+
+Every producer, consumer and admin client of the product is made here, from
+`client_config`: the broker list and the connection's security (TLS, SASL).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
@@ -27,10 +32,30 @@ class JsonSerializer(Serializer):  # type: ignore[misc]
         return encode_json(data)
 
 
+def client_config(bootstrap_servers: list[str]) -> dict[str, Any]:
+    """What every client needs to reach the brokers: their addresses and, when configured,
+    TLS (KAFKA_SECURITY_PROTOCOL SSL or SASL_SSL, KAFKA_SSL_*) and SASL credentials."""
+    config: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers,
+        "security_protocol": settings.KAFKA_SECURITY_PROTOCOL,
+    }
+    if settings.KAFKA_SASL_MECHANISM:
+        config |= {
+            "sasl_mechanism": settings.KAFKA_SASL_MECHANISM,
+            "sasl_plain_username": settings.KAFKA_SASL_USERNAME,
+            "sasl_plain_password": settings.KAFKA_SASL_PASSWORD,
+        }
+    for option in ("cafile", "certfile", "keyfile"):
+        path = getattr(settings, f"KAFKA_SSL_{option.upper()}")
+        if path:
+            config[f"ssl_{option}"] = path
+    return config
+
+
 def make_producer(bootstrap_servers: list[str], **overrides: Any) -> KafkaProducer:
     """A JSON producer that keeps per-key order: idempotent, acks from all replicas."""
     config: dict[str, Any] = {
-        "bootstrap_servers": bootstrap_servers,
+        **client_config(bootstrap_servers),
         "acks": "all",
         "linger_ms": 20,
         "batch_size": 256 * 1024,
@@ -46,7 +71,7 @@ def make_producer(bootstrap_servers: list[str], **overrides: Any) -> KafkaProduc
 def make_raw_producer(bootstrap_servers: list[str], **overrides: Any) -> KafkaProducer:
     """A producer of bytes as given: dead letters and replays keep the original payload."""
     config: dict[str, Any] = {
-        "bootstrap_servers": bootstrap_servers,
+        **client_config(bootstrap_servers),
         "acks": "all",
         "linger_ms": 5,
         "max_in_flight_requests_per_connection": 1,
@@ -83,17 +108,20 @@ def produce_checked(
 
 def make_admin(bootstrap_servers: list[str], *, timeout_ms: int = 10000) -> KafkaAdminClient:
     return KafkaAdminClient(
-        bootstrap_servers=bootstrap_servers,
+        **client_config(bootstrap_servers),
         request_timeout_ms=timeout_ms,
         bootstrap_timeout_ms=timeout_ms,
     )
 
 
+def make_consumer(bootstrap_servers: list[str], **options: Any) -> KafkaConsumer:
+    """A consumer with the given options; the caller subscribes or assigns it."""
+    return KafkaConsumer(**client_config(bootstrap_servers), **options)
+
+
 def make_offsets_reader(bootstrap_servers: list[str]) -> KafkaConsumer:
     """A group-less consumer used only to read partition end offsets."""
-    return KafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, request_timeout_ms=10000
-    )
+    return make_consumer(bootstrap_servers, enable_auto_commit=False, request_timeout_ms=10000)
 
 
 def create_topics(

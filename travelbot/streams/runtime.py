@@ -52,7 +52,7 @@ from travelbot.services import (
     stream_positions_store,
 )
 from travelbot.streams.envelope import PoisonRecord
-from travelbot.streams.kafka import make_raw_producer
+from travelbot.streams.kafka import make_consumer, make_raw_producer
 from travelbot.streams.registry import StreamSpec
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,8 @@ class StreamHalted(RuntimeError):
 
 
 class StreamStopped(Exception):
-    """Stop was requested while a batch could not be applied; its offsets stay uncommitted."""
+    """Stop was requested while a batch could not be applied or its dead letters relayed;
+    its offsets stay uncommitted."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class RuntimeConfig:
     db_retry_max_s: float = 5.0
     kafka_timeout_ms: int = 10_000  # bootstrap, offset commits, position probes
     commit_attempts: int = 3
+    dlq_max_bytes: int = 1_000_000  # the largest request of the dead-letter producer
+    relay_attempts: int = 5  # dead-letter relays tried (with backoff) before the runner fails
 
     @classmethod
     def from_settings(cls) -> RuntimeConfig:
@@ -98,6 +101,7 @@ class RuntimeConfig:
             poison_max_ratio=settings.STREAM_POISON_MAX_RATIO,
             poison_min_records=settings.STREAM_POISON_MIN_RECORDS,
             session_timeout_ms=settings.KAFKA_SESSION_TIMEOUT_MS,
+            dlq_max_bytes=settings.STREAM_DLQ_MAX_BYTES,
         )
 
 
@@ -112,7 +116,7 @@ class DecodedBatch:
     def last_records(self) -> dict[TopicPartition, ConsumerRecord]:
         last: dict[TopicPartition, ConsumerRecord] = {}
         for record in self.records:
-            partition = TopicPartition(record.topic, record.partition)
+            partition = _partition_of(record)
             if partition not in last or record.offset > last[partition].offset:
                 last[partition] = record
         return last
@@ -152,6 +156,10 @@ def decode_batch(spec: StreamSpec, records: list[ConsumerRecord]) -> DecodedBatc
             batch.events.append(event)
             batch.sources.append(record)
     return batch
+
+
+def _partition_of(record: ConsumerRecord) -> TopicPartition:
+    return TopicPartition(record.topic, record.partition)
 
 
 def latency_histogram(event_times_ms: list[int], committed_ms: int) -> list[int]:
@@ -234,7 +242,9 @@ class StreamRunner:
     def run(self) -> None:
         try:
             self._consumer = self._make_consumer()
-            self._producer = make_raw_producer(self.config.bootstrap_servers)
+            self._producer = make_raw_producer(
+                self.config.bootstrap_servers, max_request_size=self.config.dlq_max_bytes
+            )
             self._relay_dead_letters()
             logger.info(
                 "stream %s: consuming %s as group %s",
@@ -248,7 +258,7 @@ class StreamRunner:
                 if records:
                     self.process(records)
         except StreamStopped:
-            logger.info("stream %s: stopped during a database outage", self.spec.name)
+            logger.info("stream %s: stopped with a batch left uncommitted", self.spec.name)
         except StreamHalted as exc:
             logger.error("stream %s halted: %s", self.spec.name, exc)
             self._record_halt(str(exc))
@@ -257,8 +267,8 @@ class StreamRunner:
             self._close()
 
     def _make_consumer(self) -> KafkaConsumer:
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.config.bootstrap_servers,
+        consumer = make_consumer(
+            self.config.bootstrap_servers,
             group_id=self.spec.group,
             client_id=self.client_id,
             enable_auto_commit=False,
@@ -282,6 +292,8 @@ class StreamRunner:
 
         A rebalance closes the batch: records of revoked partitions are dropped (the new
         owner reads them), and newly assigned partitions are positioned from Postgres first.
+        The poll that ran the rebalance may also have returned records, moving the consumer
+        past them: every dropped record's partition that is still ours is seeked back.
         """
         assert self._consumer is not None
         records: list[ConsumerRecord] = []
@@ -293,11 +305,13 @@ class StreamRunner:
             )
             fresh = [record for batch in polled.values() for record in batch]
             revoked, assigned = self._rebalance.take()
-            if assigned:
-                moved = self._position(assigned)
-                fresh = [r for r in fresh if TopicPartition(r.topic, r.partition) not in moved]
+            moved = self._position(assigned) if assigned else set()
+            fresh = [r for r in fresh if _partition_of(r) not in moved]
             if revoked:
-                return [r for r in records if TopicPartition(r.topic, r.partition) not in revoked]
+                kept = [r for r in records if _partition_of(r) not in revoked]
+                dropped = [r for r in records if _partition_of(r) in revoked] + fresh
+                self._rewind(dropped, positioned=moved)
+                return kept
             records.extend(fresh)
             if not records:
                 return records
@@ -307,6 +321,22 @@ class StreamRunner:
             if timeout_ms <= 0:
                 break
         return records
+
+    def _rewind(self, dropped: list[ConsumerRecord], *, positioned: set[TopicPartition]) -> None:
+        """Seek each partition still assigned back to its first dropped record, so the next
+        batch reads what this one dropped; partitions just positioned from Postgres stay put.
+
+        Without this, a partition with no stored position yet would resume after the dropped
+        records, and the next commit would skip them for good."""
+        assert self._consumer is not None
+        first: dict[TopicPartition, int] = {}
+        for record in dropped:
+            tp = _partition_of(record)
+            first[tp] = min(first.get(tp, record.offset), record.offset)
+        owned = self._consumer.assignment()
+        for tp, offset in first.items():
+            if tp in owned and tp not in positioned:
+                self._consumer.seek(tp, offset)
 
     def _position(self, partitions: set[TopicPartition]) -> set[TopicPartition]:
         """Resume each partition where Postgres says the data stands, if the broker still holds
@@ -373,8 +403,8 @@ class StreamRunner:
 
     def _probe_consumer(self) -> KafkaConsumer:
         if self._probe is None:
-            self._probe = KafkaConsumer(
-                bootstrap_servers=self.config.bootstrap_servers,
+            self._probe = make_consumer(
+                self.config.bootstrap_servers,
                 client_id=f"{self.client_id}:probe",
                 enable_auto_commit=False,
                 fetch_max_wait_ms=100,
@@ -480,11 +510,31 @@ class StreamRunner:
             logger.debug("closing a broken connection failed", exc_info=True)
 
     def _relay_dead_letters(self) -> None:
-        """Every stored dead letter must be on <topic>.dlq before offsets commit past it; a
-        runner that failed before that relays them when it starts again."""
-        dead_letters_relay(
-            stream=self.spec.name, dlq_topic=self.spec.dlq_topic, producer=self._producer
-        )
+        """Every stored dead letter must be on <topic>.dlq before offsets commit past it, so
+        this relays until none is left, retrying a failed produce with backoff. If the broker
+        still refuses, the error propagates and the offsets stay uncommitted: the restarted
+        runner relays them first."""
+        assert self._producer is not None
+        delay = self.config.db_retry_initial_s
+        for attempt in range(1, self.config.relay_attempts + 1):
+            try:
+                while dead_letters_relay(
+                    stream=self.spec.name, dlq_topic=self.spec.dlq_topic, producer=self._producer
+                ):
+                    pass
+                return
+            except KafkaError as exc:
+                if attempt == self.config.relay_attempts:
+                    raise
+                logger.warning(
+                    "stream %s: dead letters not acknowledged (%r); retrying in %.1fs",
+                    self.spec.name,
+                    exc,
+                    delay,
+                )
+                if self._stop.wait(delay):
+                    raise StreamStopped(self.spec.name) from exc
+                delay = min(delay * 2, self.config.db_retry_max_s)
 
     def _commit_offsets(self, batch: DecodedBatch) -> None:
         self._commit(batch.next_offsets())

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services import demo_users_ensure
 from profiles.services import DEMO_EMAIL, demo_profile_link
@@ -15,6 +16,13 @@ class Command(BaseCommand):
     help = "Create the demo accounts (or reset them to their documented passwords)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            # Their passwords are printed here and in the README: anyone could sign in.
+            raise CommandError(
+                "seed_demo_users creates accounts whose passwords are published, so it runs "
+                "only in development (DEBUG=1). Outside it, create accounts with "
+                "`manage.py createsuperuser`."
+            )
         accounts = demo_users_ensure()
         self.stdout.write(self.style.SUCCESS("Demo accounts ready:"))
         for account in accounts:
