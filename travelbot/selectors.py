@@ -156,14 +156,19 @@ def _state(status: StreamStatus, *, now: datetime) -> tuple[str, str]:
     return State.IDLE, ""
 
 
+def _working(runner: RunnerView) -> bool:
+    """Running, or starting for the first time. A runner starting again after failures has
+    not shown it works yet: between two failed tries the stream is down, not idle."""
+    starting = runner.state == RunnerHeartbeat.State.STARTING
+    return runner.state == RunnerHeartbeat.State.RUNNING or (starting and not runner.failures)
+
+
 def _liveness(status: StreamStatus, *, now: datetime) -> tuple[str | None, str]:
     """(halted or down, why) or (None, '') when some runner is alive and working."""
     if status.halted_at is not None:
         return State.HALTED, status.halted_reason
     alive = [r for r in status.runners if r.alive]
-    if any(
-        r.state in (RunnerHeartbeat.State.RUNNING, RunnerHeartbeat.State.STARTING) for r in alive
-    ):
+    if any(_working(r) for r in alive):
         return None, ""
     if alive:
         runner = max(alive, key=lambda r: r.last_failure_at or r.started_at)
