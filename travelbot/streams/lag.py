@@ -49,6 +49,7 @@ class LagReader:
         self._servers: tuple[str, ...] = ()
         self._snapshot = LagSnapshot()
         self._refreshing: threading.Thread | None = None
+        self._refresh_started_at = 0.0
         self._refreshed = threading.Event()
 
     def read(
@@ -73,9 +74,13 @@ class LagReader:
                     daemon=True,
                     name="lag-reader",
                 )
+                self._refresh_started_at = asked_at
                 self._refreshing.start()
             refreshed = self._refreshed
-        refreshed.wait(timeout_s)
+            # A refresh already overdue is not waited for again: a page that reads the lag
+            # twice (health, then each stream) waits once on a stuck broker, not twice.
+            wait_s = max(0.0, self._refresh_started_at + timeout_s - asked_at)
+        refreshed.wait(wait_s)
         with self._lock:
             snapshot = self._snapshot
         if snapshot.taken_at >= asked_at:
