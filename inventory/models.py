@@ -10,7 +10,7 @@ from django.db import models
 
 from travelbot.streams.mirror import Versioned
 
-__all__ = ["Fare", "Flight", "Hotel", "HotelRate", "Versioned"]
+__all__ = ["Fare", "Flight", "Hotel", "HotelRate", "ServedCode", "Versioned"]
 
 
 class Flight(Versioned):
@@ -95,3 +95,23 @@ class HotelRate(Versioned):
                 condition=models.Q(deleted=False),
             )
         ]
+
+
+class ServedCode(models.Model):
+    """A code the feeds have published: an airport a flight leaves from or flies to, a carrier
+    that operates one, a city a hotel is in. The chat recognises places and flight numbers by
+    these; the rows only ever grow (a place with no flight this week is still one we serve)."""
+
+    class Kind(models.TextChoices):
+        AIRPORT = "airport"
+        CARRIER = "carrier"
+        HOTEL_CITY = "hotel_city"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    code = models.CharField(max_length=8)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "code"], name="served_kind_code")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.code}"

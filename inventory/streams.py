@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from inventory.models import Fare, Flight, Hotel, HotelRate
+from django.db import connection
+
+from inventory.models import Fare, Flight, Hotel, HotelRate, ServedCode
 from travelbot.streams import contract
 from travelbot.streams.contract import FareRow, FlightRow, HotelRateRow, HotelRow
 from travelbot.streams.envelope import ChangeEvent
@@ -77,8 +79,31 @@ def _hotel_rate_values(row: HotelRateRow) -> dict[str, Any]:
     }
 
 
+def served_codes_record(pairs: set[tuple[str, str]]) -> None:
+    """Record the airports, carriers and hotel cities a batch serves, in its transaction."""
+    new = sorted(pair for pair in pairs if pair[1])
+    if not new:
+        return
+    kinds, codes = zip(*new, strict=True)
+    with connection.cursor() as cursor:
+        # Sorted: two workers inserting the same codes take their locks in the same order.
+        cursor.execute(
+            f"INSERT INTO {ServedCode._meta.db_table} (kind, code) "
+            "SELECT * FROM unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING",
+            [list(kinds), list(codes)],
+        )
+
+
 def flights_apply(events: list[ChangeEvent]) -> BatchResult:
-    return versioned_upsert(table=FLIGHTS, events=events, row_values=_flight_values)
+    result = versioned_upsert(table=FLIGHTS, events=events, row_values=_flight_values)
+    served: set[tuple[str, str]] = set()
+    for event in events:
+        if event.row is not None:
+            row: FlightRow = event.row
+            served |= {("airport", row.origin), ("airport", row.destination)}
+            served.add(("carrier", row.carrier))
+    served_codes_record(served)
+    return result
 
 
 def fares_apply(events: list[ChangeEvent]) -> BatchResult:
@@ -86,7 +111,9 @@ def fares_apply(events: list[ChangeEvent]) -> BatchResult:
 
 
 def hotels_apply(events: list[ChangeEvent]) -> BatchResult:
-    return versioned_upsert(table=HOTELS, events=events, row_values=_hotel_values)
+    result = versioned_upsert(table=HOTELS, events=events, row_values=_hotel_values)
+    served_codes_record({("hotel_city", e.row.city) for e in events if e.row is not None})
+    return result
 
 
 def hotel_rates_apply(events: list[ChangeEvent]) -> BatchResult:

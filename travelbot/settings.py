@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "accounts",
     "chat",
     "profiles",
+    "places",
     "inventory",
     "knowledge",
     "feedback",
