@@ -19,7 +19,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from chat.entities import Entities, recognise
+from chat.entities import Entities, gazetteer, recognise
 from chat.models import Conversation, Turn
 from inventory.models import Fare
 from inventory.selectors import FlightOffer, HotelOffer, flights_matching, hotels_search
@@ -82,10 +82,22 @@ class TurnContext:
     chunks: list[SearchResult] = field(default_factory=list)
     history: list[dict[str, str]] = field(default_factory=list)
     context_ms: float = 0.0
+    carriers: frozenset[str] = frozenset()  # the airlines the feeds carry, for grounding
 
     @property
     def linked(self) -> bool:
         return self.profile is not None
+
+    @property
+    def clarification(self) -> str | None:
+        """The question back when a name stands for several places we serve: the answer
+        depends on which, so no model guesses it."""
+        if not self.entities.ambiguous:
+            return None
+        name, places = self.entities.ambiguous[0]
+        labels = [place.label for place in places]
+        choices = ", ".join(labels[:-1]) + f" or {labels[-1]}"
+        return f"Which {name.strip()} do you mean: {choices}?"
 
     def add(self, facts: list[Fact], chunks: list[SearchResult]) -> None:
         """More facts and excerpts (a tool's results): they join the cards, sources,
@@ -157,8 +169,11 @@ def turn_context(
     profile = profile_for_user(user=user, now=now)
     home = profile.home_airport.value if profile and profile.home_airport else None
     today = timezone.localdate(now)
-    entities = recognise(message, today=today, home=home)
-    context = TurnContext(now=now, user_id=user.pk, profile=profile, entities=entities)
+    places = gazetteer()
+    entities = recognise(message, today=today, home=home, places=places)
+    context = TurnContext(
+        now=now, user_id=user.pk, profile=profile, entities=entities, carriers=places.carriers
+    )
     if profile is not None:
         context.facts += _profile_facts(profile, cards=_about_trips(entities))
     context.facts += flight_facts(entities, now)

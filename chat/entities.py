@@ -3,7 +3,8 @@
 traveller's today), flight numbers, cabin, party size and what kind of answer it wants.
 
 No model is involved: the context must hold the right live data even when the model is
-small. Places come from the airports and hotel cities the inventory serves.
+small. Places are the reference data's airports, cities and metropolitan areas that the
+feeds serve (places.gazetteer); flight numbers are IATA designators of carriers they carry.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cache
+from functools import lru_cache
 
-from inventory.geography import AIRPORTS, CARRIER_HUBS, CITIES
+from inventory.selectors import Served, served_codes
+from places.gazetteer import Gazetteer, Mention, Place, gazetteer_build
+from places.selectors import Reference, reference
 from travelbot.streams.contract import CABINS, Cabin
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -38,31 +41,6 @@ MONTHS = {
     )
     for name in names
 }
-# Names travellers use that are not the city's own.
-ALIASES = {
-    "nyc": "NYC",
-    "new york city": "NYC",
-    "manhattan": "NYC",
-    "heathrow": "LHR",
-    "gatwick": "LGW",
-    "charles de gaulle": "CDG",
-    "orly": "ORY",
-    "schiphol": "AMS",
-    "newark": "EWR",
-    "kennedy": "JFK",
-    "la": "LAX",
-    "l.a.": "LAX",
-    "frisco": "SFO",
-    "bombay": "BOM",
-    "new delhi": "DEL",
-    "vegas": "LAS",
-    "roma": "ROM",
-    "lisboa": "LIS",
-    "münchen": "MUC",
-    "munchen": "MUC",
-    "wien": "VIE",
-    "praha": "PRG",
-}
 # The words for a cabin: its own name, and "first", which we sell as business.
 CABIN_WORDS: dict[str, Cabin] = {cabin: cabin for cabin in CABINS} | {"first": "business"}
 HOTEL_WORDS = re.compile(r"\b(hotels?|stay|room|rooms|nights?|accommodation|check[- ]?in)\b")
@@ -73,16 +51,6 @@ PARTY = re.compile(
 )
 NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 NIGHTS = re.compile(r"\b(\d{1,2}|two|three|four|five|six)\s+nights?\b")
-
-
-@dataclass(frozen=True)
-class Place:
-    """A place a question names: its airports and, where hotels are sold, its hotel city."""
-
-    code: str  # an airport code or a metropolitan code such as NYC
-    name: str
-    airports: tuple[str, ...]
-    hotel_city: str | None
 
 
 @dataclass
@@ -98,125 +66,112 @@ class Entities:
     wants_hotel: bool = False
     wants_status: bool = False
     about_my_trip: bool = False
+    # Names of several places we serve ("Portland"): the traveller is asked which one.
+    ambiguous: list[tuple[str, tuple[Place, ...]]] = field(default_factory=list)
+    # Real places named that no feed serves ("Berlin"), as the question spells them.
+    unserved: list[str] = field(default_factory=list)
 
     @property
     def travel_date(self) -> date | None:
         return self.dates[0] if self.dates else None
 
 
-@cache
-def gazetteer() -> tuple[dict[str, Place], re.Pattern[str]]:
-    """Lower-case name or alias -> place, and one pattern matching any of them."""
-    hotel_cities = {city.code for city in CITIES}
-    metros: dict[str, list[str]] = {}
-    for airport in AIRPORTS:
-        metros.setdefault(airport.metro, []).append(airport.code)
-    places: dict[str, Place] = {}
-    for airport in AIRPORTS:
-        airports = tuple(metros[airport.metro])
-        sold = airport.metro if airport.metro in hotel_cities else None
-        places.setdefault(airport.city.lower(), Place(airport.metro, airport.city, airports, sold))
-    for city in CITIES:
-        airports = tuple(metros.get(city.code, ()))
-        if airports:
-            places.setdefault(city.name.lower(), Place(city.code, city.name, airports, city.code))
-    by_code = {place.code: place for place in places.values()}
-    for airport in AIRPORTS:
-        by_code.setdefault(
-            airport.code,
-            Place(airport.code, airport.city, (airport.code,), by_code[airport.metro].hotel_city),
-        )
-    for alias, code in ALIASES.items():
-        target = by_code.get(code) or _airport_place(code, by_code)
-        if target is not None:
-            places.setdefault(alias, target)
-    names = sorted(places, key=len, reverse=True)  # "new york city" before "new york"
-    pattern = re.compile(r"(?<![\w.])(" + "|".join(re.escape(n) for n in names) + r")(?![\w])")
-    return {**places, **{f"code:{code}": place for code, place in by_code.items()}}, pattern
+def gazetteer() -> Gazetteer:
+    """The places and carriers the feeds serve now, named as the reference data names them."""
+    return _gazetteer_for(reference(), served_codes())
 
 
-def _airport_place(code: str, by_code: dict[str, Place]) -> Place | None:
-    airport = next((a for a in AIRPORTS if a.code == code), None)
-    if airport is None:
-        return None
-    metro = by_code.get(airport.metro)
-    return Place(code, airport.city, (code,), metro.hotel_city if metro else None)
+@lru_cache(maxsize=4)  # rebuilt only when the feeds serve something new
+def _gazetteer_for(ref: Reference, served: Served) -> Gazetteer:
+    return gazetteer_build(
+        reference=ref,
+        airports=served.airports,
+        hotel_cities=served.hotel_cities,
+        carriers=served.carriers,
+    )
 
 
 def place_named(name: str) -> Place | None:
-    """The place a name, alias or airport code stands for (as a tool's argument gives it)."""
-    places, _ = gazetteer()
-    key = name.strip()
-    return places.get(key.lower()) or places.get(f"code:{key.upper()}")
+    """The place a name, alias or code stands for (as a tool's argument gives it)."""
+    return gazetteer().place(name)
 
 
-CODE = re.compile(r"\b([A-Z]{3})\b")
-FLIGHT_NUMBER = re.compile(r"\b([A-Za-z]{2})\s?(\d{1,4})\b")
+# An IATA airline designator (two letters, or a letter and a digit either way round), then the
+# flight's one to four digits.
+FLIGHT_NUMBER = re.compile(r"\b([A-Za-z][A-Za-z0-9]|[0-9][A-Za-z])\s?(\d{1,4})\b")
 
 
-def recognise(text: str, *, today: date, home: str | None = None) -> Entities:
+def recognise(
+    text: str, *, today: date, home: str | None = None, places: Gazetteer | None = None
+) -> Entities:
     """The entities of a question asked on `today` (the traveller's date) by someone whose
     home airport is `home` (the default origin of a route with one place)."""
+    places = places or gazetteer()
     lowered = text.lower()
+    mentions = places.mentions(text)
     found = Entities(
-        places=_places(text, lowered),
+        places=[m.places[0] for m in mentions if len(m.places) == 1],
         dates=dates_in(lowered, today=today),
-        flight_numbers=_flight_numbers(text),
+        flight_numbers=flight_numbers_in(text, carriers=places.carriers),
         cabin=_cabin(lowered),
         passengers=_party(lowered),
         nights=_nights(lowered),
         wants_hotel=bool(HOTEL_WORDS.search(lowered)),
         wants_status=bool(STATUS_WORDS.search(lowered)),
         about_my_trip=bool(MY_TRIP.search(lowered)),
+        ambiguous=[(m.text, m.places) for m in mentions if len(m.places) > 1],
+        unserved=places.unserved(text),
     )
-    found.origin, found.destination = _route(lowered, found.places, home)
+    found.places = list(dict.fromkeys(found.places))
+    found.origin, found.destination = _route(text, mentions, found.unserved, home, places)
     return found
 
 
-def _places(text: str, lowered: str) -> list[Place]:
-    places, pattern = gazetteer()
-    spans: list[tuple[int, Place]] = [
-        (m.start(), places[m.group(1)]) for m in pattern.finditer(lowered)
-    ]
-    for match in CODE.finditer(text):  # codes count only in capitals: MAD, MAN, SEA are words
-        place = places.get(f"code:{match.group(1)}")
-        if place is not None:
-            spans.append((match.start(), place))
-    ordered: list[Place] = []
-    for _, place in sorted(spans, key=lambda span: span[0]):
-        if place not in ordered:
-            ordered.append(place)
-    return ordered
+ORIGIN_WORD = re.compile(r"\b(from|out of|leaving)\s+$", re.IGNORECASE)
+DESTINATION_WORD = re.compile(r"\b(to|into|for|in)\s+$", re.IGNORECASE)
 
 
 def _route(
-    lowered: str, places: list[Place], home: str | None
+    text: str,
+    mentions: list[Mention],
+    unserved: list[str],
+    home: str | None,
+    places: Gazetteer,
 ) -> tuple[Place | None, Place | None]:
     origin = destination = None
-    for place in places:
-        name = re.escape(place.name.lower())
-        code = re.escape(place.code.lower())
-        if re.search(rf"\bfrom\s+({name}|{code})", lowered):
+    rest: list[Place] = []
+    for mention in mentions:
+        if len(mention.places) != 1:
+            continue
+        place, before = mention.places[0], text[: mention.start]
+        if ORIGIN_WORD.search(before) and origin is None:
             origin = place
-        elif re.search(rf"\b(to|into|for|in)\s+({name}|{code})", lowered):
-            destination = destination or place
-    rest = [p for p in places if p not in (origin, destination)]
+        elif DESTINATION_WORD.search(before) and destination is None:
+            destination = place
+        elif place not in rest:
+            rest.append(place)
+    rest = [p for p in rest if p not in (origin, destination)]
     if destination is None and rest:
         destination = rest.pop(-1 if origin is None and len(rest) > 1 else 0)
     if origin is None and rest:
         origin = rest[0]
-    if origin is None and destination is not None and home:
-        origin = gazetteer()[0].get(f"code:{home}")
+    # "from Berlin to Lisbon", Berlin not served: not the traveller's home instead.
+    named_origin = any(
+        re.search(rf"\b(from|out of|leaving)\s+{re.escape(u)}", text) for u in unserved
+    )
+    if origin is None and destination is not None and home and not named_origin:
+        origin = places.codes.get(home)
     if origin == destination:
         origin = None
     return origin, destination
 
 
-def _flight_numbers(text: str) -> list[str]:
+def flight_numbers_in(text: str, *, carriers: frozenset[str]) -> list[str]:
+    """Flight numbers of carriers the feeds carry: "BA117", "ba 117" only in capitals."""
     numbers = []
     for match in FLIGHT_NUMBER.finditer(text):
         carrier = match.group(1).upper()
-        if carrier in CARRIER_HUBS and (match.group(1).isupper() or " " not in match.group(0)):
+        if carrier in carriers and (match.group(1).isupper() or " " not in match.group(0)):
             number = f"{carrier}{int(match.group(2))}"
             if number not in numbers:
                 numbers.append(number)

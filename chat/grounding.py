@@ -8,15 +8,15 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from inventory.geography import CARRIER_HUBS
-
 CURRENCY = r"(?:£|\$|€|GBP|USD|EUR|CHF|AED|SGD|HKD|THB|INR|AUD|CAD|MXN|DKK|TRY)"
 PRICE = re.compile(
     rf"{CURRENCY}\s?(\d[\d,]*(?:\.\d{{1,4}})?)|(\d[\d,]*(?:\.\d{{1,4}})?)\s?{CURRENCY}"
     r"|\b(\d[\d,]*\.\d{2})\b"
 )
 TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
-FLIGHT = re.compile(r"\b(" + "|".join(sorted(CARRIER_HUBS)) + r")\s?(\d{1,4})\b")
+# An IATA airline designator in capitals (two letters, or a letter and a digit either way
+# round) and one to four digits: "BA117", "U2 8123".
+FLIGHT = re.compile(r"\b([A-Z][A-Z0-9]|[0-9][A-Z])\s?(\d{1,4})\b")
 DECIMAL = re.compile(r"\d[\d,]*\.\d+")
 
 
@@ -39,10 +39,15 @@ def known_values(context_text: str) -> tuple[set[Decimal], set[str], set[str]]:
     return amounts, times, flights
 
 
-def ungrounded_numbers(answer: str, context_text: str) -> list[str]:
+def ungrounded_numbers(
+    answer: str, context_text: str, *, carriers: frozenset[str] = frozenset()
+) -> list[str]:
     """The prices, times and flight numbers in `answer` that the context does not hold, as
-    they appear in the answer, in order."""
+    they appear in the answer, in order. A flight number is one of a carrier the feeds carry
+    (`carriers`) or the context names, or two capital letters and digits written together;
+    "A380", "CO2" or "UK 2026" are not flights of a carrier nobody mentioned."""
     amounts, times, flights = known_values(context_text)
+    carriers = carriers | {flight[:2] for flight in flights}
     flagged: list[str] = []
     for match in PRICE.finditer(answer):
         value = _amount(next(g for g in match.groups() if g))
@@ -52,6 +57,9 @@ def ungrounded_numbers(answer: str, context_text: str) -> list[str]:
         if f"{int(match.group(1)):02d}:{match.group(2)}" not in times:
             flagged.append(match.group(0))
     for match in FLIGHT.finditer(answer):
-        if f"{match.group(1)}{int(match.group(2))}" not in flights:
+        carrier, number = match.group(1), f"{match.group(1)}{int(match.group(2))}"
+        digits = match.group(2)
+        written_together = carrier.isalpha() and " " not in match.group(0) and len(digits) > 1
+        if number not in flights and (carrier in carriers or written_together):
             flagged.append(match.group(0))
     return list(dict.fromkeys(flagged))

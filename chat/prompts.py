@@ -54,6 +54,11 @@ def context_block(context: TurnContext) -> str:
     lines = [f'<context now="{iso_z(context.now)}">']
     if not context.linked:
         lines.append(f"NOTE: {NOT_LINKED}")
+    for name in context.entities.unserved:
+        lines.append(
+            f"NOTE: no airport or city called {untrusted_line(name)!r} in our inventory: we "
+            "have no flights or hotels there. Say so; do not offer another place's instead."
+        )
     profile_facts = [f for f in context.facts if f.kind in ("profile", "booking")]
     live_facts = [f for f in context.facts if f.kind not in ("profile", "booking")]
     if profile_facts:

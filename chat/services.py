@@ -152,8 +152,13 @@ async def _answer(
     turn: Turn, context: TurnContext, progress: _Progress, emit: Emit, stop: asyncio.Event | None
 ) -> None:
     """Stream the model's answer into `progress`, with its rounds of function calls."""
-    tools = TOOLS if settings.CHAT_TOOLS else None
     parts = progress.parts
+    if context.clarification:
+        progress.first_token_ms = (time.perf_counter() - progress.started) * 1000
+        parts.append(context.clarification)
+        await emit({"type": "token", "text": context.clarification})
+        return
+    tools = TOOLS if settings.CHAT_TOOLS else None
     for round_ in range(MAX_TOOL_ROUNDS + 1):
         calls: list[ToolCall] = []
         said = len(parts)
@@ -246,7 +251,7 @@ async def _finish(
         turn.sources = context.sources()
         turn.provenance = context.provenance()
         turn.provenance["ungrounded_numbers"] = ungrounded_numbers(
-            turn.answer, context.grounding_text()
+            turn.answer, context.grounding_text(), carriers=context.carriers
         )
     first_token_ms = progress.first_token_ms
     turn.timings_ms = {

@@ -21,8 +21,9 @@ from django.utils import timezone
 from msgspec import Meta, Struct
 
 from chat.context import Fact, TurnContext, flight_facts, hotel_facts, trip_fact
-from chat.entities import Entities, Place, date_clamp, place_named, recognise
+from chat.entities import Entities, date_clamp, flight_numbers_in, gazetteer, place_named
 from knowledge.selectors import SearchResult, chunks_search
+from places.gazetteer import Place
 from travelbot.streams.contract import Cabin
 
 MAX_ARGUMENT_CHARS = 200
@@ -147,9 +148,10 @@ def _search_flights(args: SearchFlights, context: TurnContext) -> ToolResult:
 
 
 def _flight_status(args: FlightStatus, context: TurnContext) -> ToolResult:
-    numbers = recognise(args.flight_number.strip(), today=context.now.date()).flight_numbers
+    carriers = gazetteer().carriers
+    numbers = flight_numbers_in(args.flight_number.strip().upper(), carriers=carriers)
     if not numbers:
-        raise ToolArgumentError("flight_number must look like BA117")
+        raise ToolArgumentError("flight_number must be a flight of a carrier we serve, like BA117")
     when = _date(args.date, context)
     entities = Entities(flight_numbers=numbers[:1], dates=[when] if when else [])
     return ToolResult(facts=flight_facts(entities, context.now))

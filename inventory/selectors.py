@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet, Sum
 
-from inventory.models import Fare, Flight, Hotel, HotelRate
+from inventory.models import Fare, Flight, Hotel, HotelRate, ServedCode
 from travelbot.streams.contract import CABINS
 
 
@@ -158,3 +158,23 @@ def flights_matching(
         if fare.flight_id:
             fares_by_flight[fare.flight_id].append(fare)
     return [FlightOffer(flight=f, fares=fares_by_flight[f.flight_id]) for f in flights]
+
+
+@dataclass(frozen=True)
+class Served:
+    """What the feeds have published: the codes a traveller's words are recognised against."""
+
+    airports: frozenset[str]
+    hotel_cities: frozenset[str]
+    carriers: frozenset[str]
+
+
+def served_codes() -> Served:
+    kinds: dict[str, set[str]] = defaultdict(set)
+    for kind, code in ServedCode.objects.values_list("kind", "code"):
+        kinds[kind].add(code)
+    return Served(
+        airports=frozenset(kinds[ServedCode.Kind.AIRPORT]),
+        hotel_cities=frozenset(kinds[ServedCode.Kind.HOTEL_CITY]),
+        carriers=frozenset(kinds[ServedCode.Kind.CARRIER]),
+    )

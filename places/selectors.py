@@ -28,7 +28,7 @@ class ReferenceAirport:
     time_zone: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one per loaded release
 class Reference:
     airports: dict[str, ReferenceAirport]
     by_metro: dict[str, tuple[ReferenceAirport, ...]]

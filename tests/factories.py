@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from travelbot.streams.contract import CdcTopic
@@ -206,3 +207,12 @@ def customer_event(
     event = as_event(key_field, key, value, topic[source])
     assert event is not None
     return event
+
+
+def apply_rows(
+    handle: Callable[[list[ChangeEvent]], object], topic: CdcTopic, rows: list[dict[str, Any]]
+) -> None:
+    """Rows as a third party's CDC records, decoded and applied as the runtime does."""
+    table = topic.name.split(".")[-1]
+    key = topic.key_field
+    handle([as_change(key, r[key], envelope("c", r, lsn=1, table=table), topic) for r in rows])

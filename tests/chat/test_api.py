@@ -9,13 +9,16 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.test import AsyncClient, Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from chat.models import Rating, Turn
 from inventory.models import Flight
+from inventory.streams import flights_apply
 from tests.chat.conftest import NOW
 from tests.chat.fake_llm import FakeLLM
+from tests.factories import apply_rows, flight_row
 from travelbot.models import OutboxMessage
 from travelbot.streams import contract
 from travelbot.streams.envelope import decode_event
@@ -173,3 +176,29 @@ def test_a_models_tool_call_adds_live_facts_to_the_answer(
         turn.provenance["inventory"]
     )
     assert turn.tokens == {"prompt": 200, "completion": 5 + 5}  # both rounds count
+
+
+def test_a_name_of_two_places_we_serve_is_asked_back_without_the_model(
+    client: Client, stranger: User, llm: FakeLLM
+) -> None:
+    day = (NOW + timedelta(days=2)).date()
+    flights = [
+        flight_row(
+            f"{number}-{day}",
+            carrier=number[:2],
+            flight_number=number,
+            origin="SEA",
+            destination=code,
+            departure_at=f"{day}T14:00:00Z",
+            arrival_at=f"{day}T20:00:00Z",
+        )  # fmt: skip
+        for code, number in (("PDX", "AS100"), ("PWM", "B6200"))
+    ]
+    with transaction.atomic():
+        apply_rows(flights_apply, contract.FLIGHTS, flights)
+    client.force_login(stranger)
+    body = ask(client, "flights from Seattle to Portland tomorrow").json()
+    assert body["answer"] == (
+        "Which Portland do you mean: Portland (Oregon, US) or Portland (Maine, US)?"
+    )
+    assert body["status"] == "answered" and llm.requests == []

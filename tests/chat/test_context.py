@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from chat.context import turn_context
+from chat.entities import gazetteer
 from chat.models import Conversation, Turn
 from chat.prompts import NOT_LINKED, turn_messages
 from harness.worlds import DemoWorld
@@ -77,9 +78,7 @@ def test_a_hotel_question_brings_hotels_of_the_city_with_the_stays_total(
     stranger: User, demo_world: DemoWorld
 ) -> None:
     city = next(iter(demo_world.world.rows["hotels"].values()))["city"]
-    from chat.entities import gazetteer
-
-    name = next(p.name for p in gazetteer()[0].values() if p.hotel_city == city)
+    name = next(p.name for p in gazetteer().codes.values() if p.hotel_city == city)
     question = f"a hotel in {name} for 2 nights from tomorrow"
     context = turn_context(user=stranger, conversation=None, message=question, now=NOW)
     hotels = [f for f in context.facts if f.kind == "hotel"]
@@ -135,6 +134,7 @@ def test_a_turn_context_takes_a_fixed_number_of_queries(
     assert context.chunks
 
 
-# Profile: records, live inventory of the trips (2). Flights, fares (2). Hotels: stays,
-# hotels, nightly rates (3). Knowledge: active model, term statistics, search (3). History (1).
-QUERIES_PER_TURN = 11
+# Profile: records, live inventory of the trips (2). What the feeds serve (1). Flights, fares
+# (2). Hotels: stays, hotels, nightly rates (3). Knowledge: active model, term statistics,
+# search (3). History (1).
+QUERIES_PER_TURN = 12

@@ -22,3 +22,14 @@ def test_a_flagged_number_is_marked_in_the_rendered_answer() -> None:
     rendered = answer_html("It costs 399.99 GBP.", ["399.99 GBP"])
     assert '<mark class="ungrounded" title="not from our data">399.99 GBP</mark>' in rendered
     assert "(not from our data)" in rendered
+
+
+def test_a_flight_number_of_any_carrier_the_feeds_carry_is_checked() -> None:
+    context = "fare FI553 economy class Y: 187.40 EUR"
+    answer = "FI553 costs 187.40 EUR; U2 8123 is cheaper."
+    assert ungrounded_numbers(answer, context, carriers=frozenset({"FI", "U2"})) == ["U2 8123"]
+
+
+def test_an_unknown_designator_written_together_is_checked_but_not_a_model_name() -> None:
+    answer = "Take XY123 on an A380, which emits less CO2."
+    assert ungrounded_numbers(answer, CONTEXT) == ["XY123"]

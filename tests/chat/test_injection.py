@@ -68,7 +68,7 @@ def test_a_planted_hotel_name_is_fenced_data_without_special_tokens(
     stranger: User, demo_world: DemoWorld
 ) -> None:
     city = next(iter(demo_world.world.rows["hotels"].values()))["city"]
-    name = next(p.name for p in gazetteer()[0].values() if p.hotel_city == city)
+    name = next(p.name for p in gazetteer().codes.values() if p.hotel_city == city)
     assert Hotel.objects.filter(city=city).update(name=PLANTED)
     question = f"a hotel in {name} for 2 nights from tomorrow"
     context = turn_context(user=stranger, conversation=None, message=question, now=NOW)
