@@ -158,8 +158,8 @@ class QuestionMaker:
     """Questions over the loaded tables, with the facts each needs worked out from them."""
 
     def __init__(self, now: datetime, user: Any, rng: random.Random) -> None:
-        from inventory.geography import AIRPORTS, CITIES
         from inventory.models import Fare, Flight
+        from simulator.geography import AIRPORTS, CITIES
 
         self.now, self.today, self.user, self.rng = now, now.date(), user, rng
         self.metro = {a.code: a.metro for a in AIRPORTS}

@@ -48,12 +48,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def make_queries(world: Any, count: int, seed: int) -> list[dict[str, Any]]:
-    from inventory.geography import AIRPORTS
-
     rng = random.Random(seed)
     routes = [(r.origin.code, r.destination.code) for r in world.routes]
     served = set(routes)
-    codes = [airport.code for airport in AIRPORTS]
+    codes = [airport.code for airport in world.places.airports]
     queries = []
     for _ in range(count):
         roll = rng.random()

@@ -1,6 +1,7 @@
 """Airports, hotel cities and carriers' hubs: the places and airlines travelbot serves.
 
-A table kept in the code for now; the chat recognises places and flight numbers by it.
+A table kept in the code until the chat recognises places and flight numbers by the airport
+reference data; the feed simulator draws its world from `simulator/geography.py`.
 """
 
 from __future__ import annotations

@@ -60,7 +60,8 @@ def argument_parser() -> argparse.ArgumentParser:
         "--scale",
         type=float,
         default=defaults.scale,
-        help="fraction of the default routes, cities and hotels per city",
+        help="size of the world against the default one: 10 builds about ten times the "
+        "airports, routes, flights, hotels and people; 0.1 about a tenth of the routes and hotels",
     )
     world.add_argument("--days", type=_positive_int, help="horizon in days (default 60)")
     world.add_argument("--routes", type=_positive_int, help="directed routes (default 300)")
@@ -72,8 +73,8 @@ def argument_parser() -> argparse.ArgumentParser:
         "--customers",
         type=int,
         default=defaults.customers,
-        help="people in the simulated CRM, loyalty and booking systems (0: none); "
-        "any number adds the demo traveller",
+        help="people in the simulated CRM, loyalty and booking systems at scale 1 (0: none), "
+        "--scale times as many in all; any number adds the demo traveller",
     )
     stream = parser.add_argument_group("stream")
     stream.add_argument(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
+from simulator.geography import USD_RATE
 from simulator.world import (
     AMENITIES,
     BOARDING_LEAD,
@@ -23,7 +24,6 @@ from simulator.world import (
     GATE_LEAD,
     ROOM_TYPES,
     TABLES,
-    USD_RATE,
     Row,
     World,
     add_flight,

@@ -185,14 +185,13 @@ def _hotel_item(world: World, flight: Row, nights: int, rng: random.Random) -> R
     route = world.route_of_flight.get(flight["flight_id"])
     if route is None:
         return None
-    prefix = f"H-{route.destination.metro}-"
-    hotels = [key for key in world.rows["hotels"] if key.startswith(prefix)]
+    hotels = world.hotels_by_city.get(route.destination.metro)
     if not hotels:
         return None
     check_in = parse_iso(flight["arrival_at"]).date()
     return {
         "type": "hotel",
-        "hotel_id": rng.choice(sorted(hotels)),
+        "hotel_id": rng.choice(hotels),
         "check_in": check_in.isoformat(),
         "check_out": (check_in + timedelta(days=nights)).isoformat(),
         "room_type": rng.choice(("single", "double", "double", "suite")),

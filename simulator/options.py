@@ -18,15 +18,15 @@ class SimulatorOptions:
     """The defaults are those of `python -m simulator` without arguments."""
 
     seed: int = 7
-    # The world: `scale` is a fraction of the default routes, cities and hotels per city; a
-    # size given explicitly wins over the scaled one.
+    # The world: `scale` times the default one (see WorldSpec.scaled); a size given
+    # explicitly wins over the scaled one.
     scale: float = 1.0
     days: int | None = None
     routes: int | None = None
     cities: int | None = None
     hotels_per_city: tuple[int, int] | None = None
-    # People in the CRM, loyalty and booking systems (0: none); any number adds the demo
-    # traveller.
+    # People in the CRM, loyalty and booking systems at scale 1 (0: none), `scale` times as
+    # many in all; any number adds the demo traveller.
     customers: int = 0
     # Change events per second (0: the snapshot only), for `duration_s` (None: until stopped).
     rate: float = 20.0
@@ -47,3 +47,8 @@ class SimulatorOptions:
                 spec.hotels_per_city if self.hotels_per_city is None else self.hotels_per_city
             ),
         )
+
+    @property
+    def people(self) -> int:
+        """The people the customer systems start with: `customers` at the options' scale."""
+        return max(1, round(self.customers * self.scale)) if self.customers else 0

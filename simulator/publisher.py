@@ -19,10 +19,11 @@ from typing import Any, Protocol
 
 from kafka.errors import KafkaTimeoutError
 
+from simulator.build import build_sources
 from simulator.changes import Change, ChangeGenerator, Item, RawRecord, snapshot_changes
-from simulator.customers import CustomerChanges, customer_snapshot
+from simulator.customers import CustomerChanges
 from simulator.options import SimulatorOptions
-from simulator.world import World, generate_world
+from simulator.world import World
 from travelbot.streams.kafka import make_producer, make_raw_producer
 
 logger = logging.getLogger(__name__)
@@ -290,18 +291,13 @@ def simulate(
     snapshot, then changes; the producers are always closed.
     Raises SendFailed if the broker refused any record."""
     started = time.monotonic()
-    world = generate_world(options.world_spec, seed=options.seed)
-    sizes = ", ".join(f"{count} {table}" for table, count in world.size().items())
+    sources = build_sources(options)
+    world, people_snapshot = sources.world, sources.people_snapshot
+    sizes = ", ".join(f"{count} {name}" for name, count in sources.size().items())
     report(f"world: {sizes} (seed {options.seed}) in {time.monotonic() - started:.1f}s")
     customer_steps: Iterator[list[Item]] | None = None
-    people_snapshot: list[Change] = []
-    if options.customers:
-        people, people_snapshot = customer_snapshot(
-            world, count=options.customers, seed=options.seed
-        )
-        sizes = ", ".join(f"{count} {table}" for table, count in people.size().items())
-        report(f"customer systems: {sizes}")
-        customer_steps = CustomerChanges(world, people, seed=options.seed).steps()
+    if options.people:
+        customer_steps = CustomerChanges(world, sources.people, seed=options.seed).steps()
     with contextlib.ExitStack() as producers:
         producer = make_producer(bootstrap_servers, **PRODUCER_TUNING)
         producers.callback(producer.close, timeout=CLOSE_TIMEOUT_S)
@@ -313,7 +309,7 @@ def simulate(
             publish_snapshot(
                 producer, world, stop_event=stop_event, report=report, topic_prefix=topic_prefix
             )
-            if options.customers:
+            if options.people:
                 publish_items(
                     producer,
                     people_snapshot,

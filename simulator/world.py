@@ -15,7 +15,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from inventory.geography import AIRPORTS, CARRIER_HUBS, CITIES, Airport, City
+from simulator.geography import (
+    AIRPORTS_BY_CODE,
+    CARRIER_CURRENCY,
+    CITIES_BY_CODE,
+    USD_RATE,
+    Airport,
+    City,
+    Places,
+    places,
+)
 
 Row = dict[str, Any]
 
@@ -28,35 +37,6 @@ GATE_LEAD = timedelta(hours=3)
 MAX_FLIGHT_NUMBER = 9999
 FLIGHT_NUMBER_FLOOR = 100
 MAX_NONSTOP_KM = 14_500
-
-AIRPORTS_BY_CODE = {airport.code: airport for airport in AIRPORTS}
-CITIES_BY_CODE = {city.code: city for city in CITIES}
-CARRIER_CURRENCY = {
-    "BA": "GBP",
-    "AF": "EUR",
-    "LH": "EUR",
-    "IB": "EUR",
-    "KL": "EUR",
-    "AZ": "EUR",
-    "UA": "USD",
-    "DL": "USD",
-    "AA": "USD",
-    "EK": "AED",
-}
-# Rough units of each currency per US dollar: prices are modelled in USD, published locally.
-USD_RATE = {
-    "USD": 1.0,
-    "GBP": 0.79,
-    "EUR": 0.92,
-    "AED": 3.67,
-    "CHF": 0.88,
-    "DKK": 6.87,
-    "TRY": 34.0,
-    "SGD": 1.35,
-    "HKD": 7.8,
-    "THB": 35.5,
-    "AUD": 1.53,
-}
 
 HOTEL_BRANDS = (
     "Meridian House",
@@ -110,26 +90,46 @@ BAGGAGE_KG = {"economy": (0, 23, 23), "premium": (23, 32), "business": (32, 40)}
 
 @dataclass(frozen=True, slots=True)
 class WorldSpec:
-    """Size of the world; the defaults give about 36k flights, 108k fares, 375 hotels, 67k rates."""
+    """Size of the world; the defaults give 40 airports, 10 carriers, about 36k flights, 108k
+    fares, 375 hotels in 25 cities and 67k rates."""
 
     days: int = 60
     routes: int = 300
     cities: int = 25
     hotels_per_city: tuple[int, int] = (10, 20)
+    airports: int = 40
+    carriers: int = 10
 
-    def scaled(self, fraction: float) -> WorldSpec:
-        """Shrink (or grow) the entity counts, keeping at least one of each; days are unchanged."""
+    def scaled(self, factor: float) -> WorldSpec:
+        """The world `factor` times as large; days are unchanged.
 
-        def shrink(count: int) -> int:
-            return max(1, round(count * fraction))
+        Growing adds airports, carriers, routes and hotel cities, each city with as many
+        hotels as before; shrinking keeps the places and thins the routes, cities and hotels
+        per city, keeping at least one of each.
+        """
 
+        def times(count: int) -> int:
+            return max(1, round(count * factor))
+
+        if factor > 1:
+            return replace(
+                self,
+                routes=times(self.routes),
+                cities=times(self.cities),
+                airports=times(self.airports),
+                carriers=times(self.carriers),
+            )
         low, high = self.hotels_per_city
         return replace(
             self,
-            routes=shrink(self.routes),
-            cities=min(len(CITIES), shrink(self.cities)),
-            hotels_per_city=(shrink(low), shrink(high)),
+            routes=times(self.routes),
+            cities=times(self.cities),
+            hotels_per_city=(times(low), times(high)),
         )
+
+    @property
+    def places(self) -> Places:
+        return places(airports=self.airports, carriers=self.carriers, cities=self.cities)
 
 
 DEFAULT_SPEC = WorldSpec()
@@ -209,6 +209,7 @@ class World:
 
     start: date
     days: int
+    places: Places
     routes: list[Route]
     rows: dict[str, dict[str, Row]] = field(default_factory=lambda: {t: {} for t in TABLES})
     pools: dict[str, KeyPool] = field(default_factory=lambda: {t: KeyPool() for t in TABLES})
@@ -217,6 +218,8 @@ class World:
     # (departure_at, flight_id), sorted: finds flights near now without scanning them all.
     departures: list[tuple[str, str]] = field(default_factory=list)
     flight_numbers: dict[str, int] = field(default_factory=dict)
+    # Hotel ids by city code, in id order: bookings pick a stay without scanning every hotel.
+    hotels_by_city: dict[str, list[str]] = field(default_factory=dict)
     # The departure each flight was first scheduled for: delays are capped against it.
     first_departure: dict[str, str] = field(default_factory=dict)
     # Last lsn published per table and id: lets a stale replay resend the exact older event.
@@ -266,8 +269,8 @@ def generate_world(
     """The same (spec, seed, now) always gives the same world; `now` sets the start and statuses."""
     now = now or datetime.now(UTC)
     rng = random.Random(seed)
-    world = World(start=now.date(), days=spec.days, routes=[])
-    world.routes = _routes(spec.routes, rng, world.flight_numbers)
+    world = World(start=now.date(), days=spec.days, places=spec.places, routes=[])
+    world.routes = _routes(world.places, spec.routes, rng, world.flight_numbers)
     for route in world.routes:
         for day in range(spec.days):
             for service in route.services:
@@ -281,17 +284,17 @@ def generate_world(
                 )
     flights = world.rows["flights"]
     world.departures = sorted((row["departure_at"], key) for key, row in flights.items())
-    for city in CITIES[: spec.cities]:
+    for city in world.places.cities:
         _add_hotels(world, city, rng.randint(*spec.hotels_per_city), rng)
     return world
 
 
-def _route_candidates() -> list[tuple[str, str, str]]:
+def _route_candidates(places: Places) -> list[tuple[str, str, str]]:
     """(carrier, origin, destination) with one end at a hub of the carrier, both directions."""
     pairs: set[tuple[str, str, str]] = set()
-    for carrier, hubs in CARRIER_HUBS.items():
+    for carrier, hubs in places.carrier_hubs.items():
         for hub in hubs:
-            for other in AIRPORTS:
+            for other in places.airports:
                 if _plausible_leg(AIRPORTS_BY_CODE[hub], other):
                     low, high = sorted((hub, other.code))
                     pairs.add((carrier, low, high))
@@ -303,9 +306,9 @@ def _plausible_leg(a: Airport, b: Airport) -> bool:
     return a.metro != b.metro and 250 <= great_circle_km(a, b) <= MAX_NONSTOP_KM
 
 
-def _routes(count: int, rng: random.Random, numbers: dict[str, int]) -> list[Route]:
+def _routes(places: Places, count: int, rng: random.Random, numbers: dict[str, int]) -> list[Route]:
     # Carriers fly both directions of a pair, so pick pairs and emit both legs.
-    candidates = _route_candidates()
+    candidates = _route_candidates(places)
     pairs = rng.sample(candidates, k=min((count + 1) // 2, len(candidates)))
     legs = [(carrier, a, b) for carrier, x, y in pairs for a, b in ((x, y), (y, x))]
     return [_route(carrier, a, b, rng, numbers) for carrier, a, b in legs[:count]]
@@ -445,6 +448,7 @@ def _add_hotels(world: World, city: City, count: int, rng: random.Random) -> Non
     for number in range(1, count + 1):
         hotel = _hotel_row(city, number, names, rng)
         world.put("hotels", hotel["hotel_id"], hotel)
+        world.hotels_by_city.setdefault(city.code, []).append(hotel["hotel_id"])
         for day in range(world.days):
             for room_type in ROOM_TYPES:
                 rate = rate_row(hotel, world.start + timedelta(days=day), room_type, rng)

@@ -30,11 +30,9 @@ from simulator.changes import (
     malformed_record,
     snapshot_changes,
 )
+from simulator.geography import AIRPORTS_BY_CODE, CARRIER_CURRENCY, CITIES_BY_CODE
 from simulator.publisher import Pacer
 from simulator.world import (
-    AIRPORTS_BY_CODE,
-    CARRIER_CURRENCY,
-    CITIES_BY_CODE,
     MAX_FLIGHT_NUMBER,
     World,
     WorldSpec,

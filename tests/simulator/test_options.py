@@ -51,3 +51,14 @@ def test_every_argument_sets_its_option() -> None:
 def test_out_of_range_arguments_are_rejected(arguments: tuple[str, ...]) -> None:
     with pytest.raises(SystemExit):
         argument_parser().parse_args(arguments)
+
+
+def test_scale_grows_places_routes_and_cities_but_not_hotels_per_city() -> None:
+    spec = SimulatorOptions(scale=10).world_spec
+    assert (spec.airports, spec.carriers, spec.routes, spec.cities) == (400, 100, 3000, 250)
+    assert (spec.days, spec.hotels_per_city) == (60, (10, 20))
+
+
+def test_scale_multiplies_the_people() -> None:
+    assert SimulatorOptions(scale=10, customers=5000).people == 50_000
+    assert SimulatorOptions(scale=10).people == 0
