@@ -44,6 +44,7 @@ ALIASES: dict[str, str] = {
     "linate": "LIN",
     # Former names still in use.
     "bombay": "BOM",
+    "delhi": "DEL",
     "madras": "MAA",
     "calcutta": "CCU",
     "new delhi": "DEL",

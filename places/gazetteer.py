@@ -10,6 +10,7 @@ there: the traveller is told so rather than shown another city's flights).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -153,7 +154,7 @@ class Gazetteer:
     def mentions(self, text: str) -> list[Mention]:
         """The places a question names, in order: names and aliases in any case, codes only in
         capitals (MAD, MAN and SEA are also words)."""
-        lowered = text.lower()
+        lowered = fold(text)
         found: list[Mention] = []
         taken: set[int] = set()
         if self.pattern is not None:
@@ -179,7 +180,7 @@ class Gazetteer:
             words = m.group(1).split()
             for size in range(len(words), 0, -1):
                 name = " ".join(words[:size]).rstrip(".,;:!?'’")
-                key = name.lower()
+                key = fold(name)
                 if any(s < start + len(name) and start < e for s, e in served):
                     break
                 if key in NOT_PLACES:
@@ -216,7 +217,7 @@ def gazetteer_build(
         _add_hotel_city(names, codes, reference, city)
     for alias, code in ALIASES.items():
         if code in codes:
-            names[alias][codes[code].code] = codes[code]
+            names[fold(alias)][codes[code].code] = codes[code]
     frozen = {name: tuple(places.values()) for name, places in names.items()}
     ordered = sorted(frozen, key=len, reverse=True)  # "new york city" before "new york"
     pattern = (
@@ -241,18 +242,16 @@ def _add_metro(
     region = ", ".join(part for part in (first.subdivision, first.country) if part)
     area = Place(metro, first.metro_name, tuple(a.code for a in served), hotel_city, region)
     codes[metro] = area
-    names[first.metro_name.lower()][metro] = area
+    metro_names = city_names(first.metro_name)
+    for name in metro_names:
+        names[name][metro] = area
     for airport in served:
-        one = (
-            area
-            if len(served) == 1
-            else Place(airport.code, _airport_label(airport), (airport.code,), hotel_city, region)
-        )
+        one = area
+        if len(served) > 1:
+            one = Place(airport.code, _airport_label(airport), (airport.code,), hotel_city, region)
         codes[airport.code] = one
-        if airport.city and airport.city != first.metro_name:
-            names[airport.city.lower()][one.code] = one
-        for short in airport_short_names(airport):
-            names[short.lower()][one.code] = one
+        for name in airport_names(airport) - metro_names:
+            names[name].setdefault(one.code, one)
 
 
 def _add_hotel_city(
@@ -269,7 +268,8 @@ def _add_hotel_city(
     region = ", ".join(part for part in (first.subdivision, first.country) if part)
     place = Place(city, first.metro_name, (), city, region)
     codes[city] = place
-    names[first.metro_name.lower()][city] = place
+    for name in city_names(first.metro_name):
+        names[name][city] = place
 
 
 def _airport_label(airport: ReferenceAirport) -> str:
@@ -294,8 +294,45 @@ def reference_names(reference: Reference) -> frozenset[str]:
     """Every lower-case city, metropolitan area and airport name of the reference data."""
     names: set[str] = set()
     for airport in reference.airports.values():
-        names.update({airport.city.lower(), airport.metro_name.lower()})
-        names.update(short.lower() for short in airport_short_names(airport))
-    names.update(ALIASES)
+        names.update(airport_names(airport))
+    names.update(fold(alias) for alias in ALIASES)
     names.discard("")
     return frozenset(names)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, one character for one ("Zürich" -> "zurich"), so a match
+    in the folded text is at the same place in the original."""
+    return "".join(_fold_char(ch) for ch in text.lower())
+
+
+def _fold_char(ch: str) -> str:
+    if ch.isascii():
+        return ch
+    base = unicodedata.normalize("NFKD", ch)[0]
+    return base if base.isalpha() else ch
+
+
+# Where a city's official name says more than travellers do: "Frankfurt am Main",
+# "Arnavutköy, Istanbul", "Dallas-Fort Worth", "Venezia / Tessera".
+CITY_PARTS = re.compile(r"\s*(?:,|/|\(|\)|\s-\s|-(?=[A-Z])|\s+(?:am|an der|upon|on)\s+)\s*")
+
+
+def city_names(city: str) -> set[str]:
+    """A city's folded name and its parts: "Frankfurt am Main" is also "Frankfurt"."""
+    if not city:
+        return set()
+    parts = [p for p in CITY_PARTS.split(city) if len(p) >= MIN_SHORT_NAME - 1]
+    return {fold(city), *(fold(p) for p in parts[:1])} | {fold(p) for p in parts if "-" in city}
+
+
+def airport_names(airport: ReferenceAirport) -> set[str]:
+    """Every folded name an airport goes by: its city's, its metropolitan area's, its own
+    without the generic words, and the city its name starts with ("Montréal-Pierre Elliott
+    Trudeau", "Stockholm-Arlanda")."""
+    names = city_names(airport.city) | city_names(airport.metro_name)
+    names |= {fold(short) for short in airport_short_names(airport)}
+    head = re.split(r"\s*[-/]\s*", airport.name, maxsplit=1)[0]
+    if head != airport.name and " " not in head and len(head) >= MIN_SHORT_NAME:
+        names.add(fold(head))
+    return names

@@ -128,3 +128,31 @@ def test_words_after_prepositions_are_not_unserved_places(question: str) -> None
 def test_flight_numbers_are_of_carriers_the_feeds_carry_in_any_designator_form() -> None:
     found = recognise("U2 8123 or AS 1234 or XY123", today=TUESDAY, places=served())
     assert found.flight_numbers == ["U28123", "AS1234"]
+
+
+WORLD_AIRPORTS = (
+    "FRA", "YVR", "DEL", "IST", "YUL", "DFW", "ARN", "ZRH", "NRT", "HND", "MEX", "LAS", "BOM",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Frankfurt", "FRA"),  # the dataset's city is "Frankfurt am Main"
+        ("Vancouver", "YVR"),  # ... "Richmond", the town the airport is in
+        ("Delhi", "DEL"),  # ... "New Delhi"
+        ("Istanbul", "IST"),  # ... "Arnavutköy, Istanbul"
+        ("Montreal", "YUL"),  # ... "Dorval"; the name is "Montréal-Pierre Elliott Trudeau"
+        ("Fort Worth", "DFW"),
+        ("Stockholm", "STO"),  # a metropolitan area, here of one served airport
+        ("Zürich", "ZRH"),
+        ("Tokyo", "TYO"),
+        ("Mexico City", "MEX"),
+        ("Bombay", "BOM"),
+    ],
+)
+def test_cities_are_found_by_what_travellers_call_them(name: str, code: str) -> None:
+    places = served(airports=("LHR", *WORLD_AIRPORTS))
+    found = recognise(f"flights from London to {name}", today=TUESDAY, places=places)
+    assert found.destination is not None and found.destination.code == code
+    assert found.unserved == []
