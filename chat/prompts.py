@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from chat.context import Fact, TurnContext
+from chat.entities import Entities
 from chat.tools import ToolResult
 from knowledge.selectors import SearchResult
 from travelbot.fences import fence, untrusted, untrusted_line
@@ -54,11 +55,7 @@ def context_block(context: TurnContext) -> str:
     lines = [f'<context now="{iso_z(context.now)}">']
     if not context.linked:
         lines.append(f"NOTE: {NOT_LINKED}")
-    for name in context.entities.unserved:
-        lines.append(
-            f"NOTE: no airport or city called {untrusted_line(name)!r} in our inventory: we "
-            "have no flights or hotels there. Say so; do not offer another place's instead."
-        )
+    lines += [f"NOTE: {note}" for note in unserved_notes(context.entities)]
     profile_facts = [f for f in context.facts if f.kind in ("profile", "booking")]
     live_facts = [f for f in context.facts if f.kind not in ("profile", "booking")]
     if profile_facts:
@@ -74,6 +71,23 @@ def context_block(context: TurnContext) -> str:
         lines += [_excerpt(chunk) for chunk in context.chunks]
     lines.append("</context>")
     return "\n".join(lines)
+
+
+def unserved_notes(entities: Entities) -> list[str]:
+    """What the question asks for that we do not sell, said plainly so that no model offers
+    another place's flights or hotels instead."""
+    notes = [
+        f"no airport or city called {untrusted_line(name)!r} in our inventory: we have no "
+        "flights or hotels there. Say so; do not offer another place's instead."
+        for name in entities.unserved
+    ]
+    destination = entities.destination
+    if entities.wants_hotel and destination is not None and not destination.hotel_city:
+        notes.append(f"we sell no hotels in {destination.name}.")
+    for place in (entities.origin, destination):
+        if place is not None and not place.airports:
+            notes.append(f"no flights we sell leave from or fly to {place.name}.")
+    return notes
 
 
 def tool_result_text(result: ToolResult) -> str:

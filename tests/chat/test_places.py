@@ -95,3 +95,12 @@ def test_a_name_of_two_places_we_serve_is_asked_back(stranger: User, porto_reykj
         "Which Portland do you mean: Portland (Oregon, US) or Portland (Maine, US)?"
     )
     assert not [f for f in context.facts if f.kind == "flight"]
+
+
+def test_hotels_where_we_sell_only_flights_are_said_to_be_unsold(
+    stranger: User, porto_reykjavik: None
+) -> None:
+    message = f"a hotel in Porto on {DAY.isoformat()}"
+    context = turn_context(user=stranger, conversation=None, message=message, now=NOW)
+    assert not [f for f in context.facts if f.kind == "hotel"]
+    assert "NOTE: we sell no hotels in Porto." in turn_messages(context, message)[-1]["content"]
