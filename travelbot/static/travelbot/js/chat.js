@@ -154,7 +154,11 @@
     current.querySelector(".turn__state").textContent = "Looking up live data…";
     conversation.append(current);
     conversation.scrollTop = conversation.scrollHeight;
-    socket.send(JSON.stringify({ type: "ask", message, conversation_id: conversationId }));
+    // The traveller's own zone says what "tomorrow" means (left out if the browser has none).
+    const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    socket.send(
+      JSON.stringify({ type: "ask", message, conversation_id: conversationId, time_zone: timeZone }),
+    );
     input.value = "";
     setBusy(true);
   });
