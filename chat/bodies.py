@@ -8,12 +8,16 @@ halting a stream later.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from travelbot.streams.contract import ChatTurnEvent, FeedbackEvent
+from travelbot.timefmt import zone_named
+
+# Long enough for every IANA name ("America/Argentina/ComodRivadavia" is 32 characters).
+MAX_TIME_ZONE_CHARS = 64
 
 
 def _fields_of(event: type[Struct], *names: str) -> list[tuple[str, Any, Any]]:
@@ -26,6 +30,15 @@ def _without_nodefault(fields: list[tuple[str, Any, Any]]) -> list[Any]:
     return [(n, t) if d is msgspec.NODEFAULT else (n, t, d) for n, t, d in fields]
 
 
+def _time_zone_checked(body: Any) -> None:
+    """AskBody's __post_init__: msgspec reports the ValueError as the body's error."""
+    name = body.time_zone
+    if name is not None and zone_named(name) is None:
+        raise ValueError(
+            f"unknown time_zone {name!r}: use an IANA time zone name such as Europe/Madrid"
+        )
+
+
 if TYPE_CHECKING:  # what the structs built below look like to the type checker
 
     class RatingBody(Struct, frozen=True):
@@ -36,6 +49,7 @@ if TYPE_CHECKING:  # what the structs built below look like to the type checker
         message: str
         conversation_id: str | None
         stream: bool
+        time_zone: str | None
 
 else:
     # The body of POST .../rating: FeedbackEvent's own `rating` and `comment`.
@@ -44,14 +58,17 @@ else:
         _without_nodefault(_fields_of(FeedbackEvent, "rating", "comment")),
         frozen=True,
     )
-    # A question: ChatTurnEvent's `question`, which the traveller sends as `message`.
+    # A question: ChatTurnEvent's `question`, which the traveller sends as `message`, and
+    # the traveller's IANA time zone (the browser's), which says what "tomorrow" means.
     AskBody = msgspec.defstruct(
         "AskBody",
         [
             ("message", _fields_of(ChatTurnEvent, "question")[0][1]),
             ("conversation_id", str | None, None),
             ("stream", bool, False),
+            ("time_zone", Annotated[str, Meta(max_length=MAX_TIME_ZONE_CHARS)] | None, None),
         ],
+        namespace={"__post_init__": _time_zone_checked},
         frozen=True,
     )
 

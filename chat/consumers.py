@@ -1,10 +1,11 @@
 """The chat websocket: a traveller asks, the answer streams back token by token.
 
-Frames are JSON. The client sends `{"type": "ask", "message", "conversation_id"}` and
-`{"type": "stop"}`; the server sends `turn`, `context` (the live facts, before the first
-token), `token`, `done` and `error`. A stop (from this tab, or from another tab of the same
-traveller on any ASGI process, through the Redis channel layer) ends the upstream request;
-a dropped connection stores the turn as stopped.
+Frames are JSON. The client sends `{"type": "ask", "message", "conversation_id", "time_zone"}`
+(the browser's IANA zone, optional) and `{"type": "stop"}`; the server sends `turn`,
+`context` (the live facts, before the first token), `token`, `done` and `error`. A stop
+(from this tab, or from another tab of the same traveller on any ASGI process, through the
+Redis channel layer) ends the upstream request; a dropped connection stores the turn as
+stopped.
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     message=ask.message,
                     emit=self._emit,
                     stop=self.stop,
+                    time_zone=ask.time_zone,
                 )
         except Refused as refused:
             await self.send_json(refused_frame(refused))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -24,8 +24,9 @@ from chat.models import Conversation, Turn
 from inventory.models import Fare
 from inventory.selectors import FlightOffer, HotelOffer, flights_matching, hotels_search
 from knowledge.selectors import SearchResult, chunks_search
+from places.selectors import airport_time, airport_zone
 from profiles.selectors import Trip, UnifiedProfile, profile_for_user
-from travelbot.timefmt import iso_z
+from travelbot.timefmt import arrival_text, clock_times, iso_z, local_day_and_clock
 
 # Conversation history kept in the prompt, in tokens, estimated as characters / 4 (English
 # text averages about 4 characters per token with the Qwen and OpenAI tokenizers).
@@ -42,6 +43,9 @@ UPCOMING_TRIPS = 3
 DEFAULT_NIGHTS = 2
 # Without a date, a route question means the next few days.
 ROUTE_WINDOW = timedelta(days=3)
+# A date's departures from an airport whose zone is not known yet (a flight number alone):
+# the hours that day covers somewhere on Earth, from UTC+14 to UTC-12.
+EARLIEST_OFFSET, LATEST_OFFSET = timedelta(hours=14), timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class TurnContext:
     user_id: int
     profile: UnifiedProfile | None
     entities: Entities
+    zone: tzinfo = UTC  # the traveller's: what "today" and "tomorrow" mean to them
     facts: list[Fact] = field(default_factory=list)
     chunks: list[SearchResult] = field(default_factory=list)
     history: list[dict[str, str]] = field(default_factory=list)
@@ -98,6 +103,11 @@ class TurnContext:
         labels = [place.label for place in places]
         choices = ", ".join(labels[:-1]) + f" or {labels[-1]}"
         return f"Which {name.strip()} do you mean: {choices}?"
+
+    @property
+    def today(self) -> date:
+        """The traveller's date, on their own clock."""
+        return self.now.astimezone(self.zone).date()
 
     def add(self, facts: list[Fact], chunks: list[SearchResult]) -> None:
         """More facts and excerpts (a tool's results): they join the cards, sources,
@@ -163,16 +173,25 @@ def turn_context(
     conversation: Conversation | None,
     message: str,
     now: datetime | None = None,
+    time_zone: tzinfo | None = None,
 ) -> TurnContext:
+    """`time_zone` is the traveller's as their browser says; without it, their home
+    airport's, else the site's (TIME_ZONE)."""
     started = time.perf_counter()
     now = now or timezone.now()
     profile = profile_for_user(user=user, now=now)
     home = profile.home_airport.value if profile and profile.home_airport else None
-    today = timezone.localdate(now)
+    zone = time_zone or airport_zone(code=home) or timezone.get_default_timezone()
+    today = now.astimezone(zone).date()
     places = gazetteer()
     entities = recognise(message, today=today, home=home, places=places)
     context = TurnContext(
-        now=now, user_id=user.pk, profile=profile, entities=entities, carriers=places.carriers
+        now=now,
+        user_id=user.pk,
+        profile=profile,
+        entities=entities,
+        zone=zone,
+        carriers=places.carriers,
     )
     if profile is not None:
         context.facts += _profile_facts(profile, cards=_about_trips(entities))
@@ -238,12 +257,15 @@ def trip_fact(trip: Trip) -> Fact:
     for item in trip.items:
         d = item.detail
         if item.kind == "flight" and item.live:
+            departs, arrives = _local_times(
+                d["origin"], d["departure_at"], d["destination"], d["arrival_at"]
+            )
             lines.append(
                 f"flight {d['flight_number']} {d['origin']}->{d['destination']} departs "
-                f"{_when(d['departure_at'])}, status {d['status']}, gate {d['gate'] or 'not yet'}, "
-                f"{d['cabin']}, {d['passengers']} passenger(s)"
+                f"{_when(departs)}, arrives {_arrival(arrives, departs)}, status {d['status']}, "
+                f"gate {d['gate'] or 'not yet'}, {d['cabin']}, {d['passengers']} passenger(s)"
             )
-            numbers += [d["flight_number"], *_times(d["departure_at"], d["arrival_at"])]
+            numbers += [d["flight_number"], *clock_times(departs, arrives)]
             as_of = max(as_of, d["as_of"])
         elif item.kind == "flight":
             lines.append(f"flight {item.ref} (no live details yet)")
@@ -282,24 +304,24 @@ def flight_facts(entities: Entities, now: datetime) -> list[Fact]:
     if not route and not entities.flight_numbers:
         return []
     day = entities.travel_date
-    # A flight number may be asked about after it left; a route means one still to take.
-    earliest = now - timedelta(hours=12) if entities.flight_numbers else now
-    if day is not None:
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        start, end = max(start, earliest), start + timedelta(days=1)
-    else:
-        start, end = earliest, now + ROUTE_WINDOW
+    zone = airport_zone(code=entities.origin.code) if entities.origin else None
+    start, end = _departure_window(entities, now, zone)
     numbered_only = bool(entities.flight_numbers) and not route
     # "Is BA117 on time?" needs the flight, not its fares (the card still shows them).
     status_only = numbered_only and entities.wants_status and entities.cabin is None
+    limit = NUMBERED_FLIGHTS if numbered_only and day is None else ROUTE_FLIGHTS
     offers = flights_matching(
         origins=entities.origin.airports if entities.origin else (),
         destinations=entities.destination.airports if entities.destination else (),
         numbers=tuple(entities.flight_numbers),
         start=start,
         end=end,
-        limit=NUMBERED_FLIGHTS if numbered_only and day is None else ROUTE_FLIGHTS,
+        # a window wider than the day holds departures of the days either side too
+        limit=limit if day is None or zone else limit * 3,
     )
+    if day is not None and zone is None:  # the date is each departure airport's, as on a ticket
+        offers = [o for o in offers if _local_date(o.flight.origin, o.flight.departure_at) == day]
+    offers = offers[:limit]
     facts: list[Fact] = []
     for offer in offers:
         fares = [_fare_fact(offer, fare) for fare in _cheapest_per_cabin(offer, entities.cabin)]
@@ -311,14 +333,53 @@ def flight_facts(entities: Entities, now: datetime) -> list[Fact]:
     return facts
 
 
+def _departure_window(
+    entities: Entities, now: datetime, zone: tzinfo | None
+) -> tuple[datetime, datetime]:
+    """The departures a question is about: the travel date on the clock of the origin
+    (`zone`; the date anywhere on Earth when the origin is not named), else the next days."""
+    # A flight number may be asked about after it left; a route means one still to take.
+    earliest = now - timedelta(hours=12) if entities.flight_numbers else now
+    day = entities.travel_date
+    if day is None:
+        return earliest, now + ROUTE_WINDOW
+    if zone is not None:
+        start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
+        end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    else:
+        midnight = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+        start, end = midnight - EARLIEST_OFFSET, midnight + timedelta(days=1) + LATEST_OFFSET
+    return max(start, earliest), end
+
+
+def _local_date(airport: str | None, moment: datetime | None) -> date | None:
+    local = airport_time(code=airport, moment=moment)
+    return None if local is None else local.date()
+
+
+def _local_times(
+    origin: str | None,
+    departure_at: datetime | None,
+    destination: str | None,
+    arrival_at: datetime | None,
+) -> tuple[datetime | None, datetime | None]:
+    """A flight's departure and arrival, each on its own airport's clock."""
+    return (
+        airport_time(code=origin, moment=departure_at),
+        airport_time(code=destination, moment=arrival_at),
+    )
+
+
 def _flight_fact(offer: FlightOffer) -> Fact:
     f = offer.flight
     seats = (
         f"seats economy {f.seats_economy}, premium {f.seats_premium}, business {f.seats_business}"
     )
+    departs, arrives = _local_times(f.origin, f.departure_at, f.destination, f.arrival_at)
     line = (
-        f"{f.flight_number} {f.origin}->{f.destination} departs {_when(f.departure_at)}, "
-        f"arrives {_when(f.arrival_at)}, status {f.status}, gate {f.gate or 'not yet'}; {seats}"
+        f"{f.flight_number} {f.origin}->{f.destination} departs {_when(departs)}, "
+        f"arrives {_arrival(arrives, departs)}, status {f.status}, gate {f.gate or 'not yet'}; "
+        f"{seats}"
     )
     return Fact(
         kind="flight",
@@ -328,7 +389,7 @@ def _flight_fact(offer: FlightOffer) -> Fact:
         version=f.version,
         as_of=f.as_of,
         lines=(line,),
-        numbers=(str(f.flight_number), *_times(f.departure_at, f.arrival_at)),
+        numbers=(str(f.flight_number), *clock_times(departs, arrives)),
     )
 
 
@@ -404,11 +465,11 @@ def _money(amount: Decimal | None) -> str:
 
 
 def _when(moment: datetime | None) -> str:
-    return "unknown" if moment is None else moment.astimezone(UTC).strftime("%a %d %b %H:%M UTC")
+    return "unknown" if moment is None else local_day_and_clock(moment)
 
 
-def _times(*moments: datetime | None) -> list[str]:
-    return [m.astimezone(UTC).strftime("%H:%M") for m in moments if m is not None]
+def _arrival(arrival: datetime | None, departure: datetime | None) -> str:
+    return "unknown" if arrival is None else arrival_text(arrival, departure)
 
 
 # --- history ---------------------------------------------------------------------------------

@@ -52,7 +52,9 @@ def turn_messages(context: TurnContext, question: str) -> list[dict[str, Any]]:
 
 
 def context_block(context: TurnContext) -> str:
-    lines = [f'<context now="{iso_z(context.now)}">']
+    # The traveller's date, so that a date the model works out ("tomorrow") is theirs.
+    today = f'today="{context.today:%a %Y-%m-%d}" time_zone="{context.zone}"'
+    lines = [f'<context now="{iso_z(context.now)}" {today}>']
     if not context.linked:
         lines.append(f"NOTE: {NOT_LINKED}")
     lines += [f"NOTE: {note}" for note in unserved_notes(context.entities)]

@@ -36,7 +36,7 @@ from chat.tools import TOOLS, tool_run
 from feedback.labels import comment_label_queue
 from travelbot.outbox import outbox_add
 from travelbot.streams import contract
-from travelbot.timefmt import iso_z
+from travelbot.timefmt import iso_z, zone_named
 
 logger = logging.getLogger(__name__)
 
@@ -93,11 +93,16 @@ async def turn_run(
     message: object,
     emit: Emit,
     stop: asyncio.Event | None = None,
+    time_zone: str | None = None,
 ) -> dict[str, Any]:
     """Answer one message; emits `turn`, `context`, `token`... and `done` events. Returns the
-    final JSON. ChatError is raised before anything is stored."""
+    final JSON. ChatError is raised before anything is stored. `time_zone` is the
+    traveller's IANA zone, when their browser sent it."""
     started = time.perf_counter()
     question = message_clean(message)
+    zone = zone_named(time_zone) if time_zone else None
+    if time_zone and zone is None:
+        raise ChatError(f"unknown time zone {time_zone!r}")
     turn = await database_sync_to_async(turn_open)(
         user=user, conversation_id=conversation_id, question=question
     )
@@ -109,7 +114,7 @@ async def turn_run(
     ended = _Ended(Turn.Status.ANSWERED)
     try:
         context = await database_sync_to_async(turn_context)(
-            user=user, conversation=turn.conversation, message=question
+            user=user, conversation=turn.conversation, message=question, time_zone=zone
         )
         turn.prompt = turn_messages(context, question)
         await emit(_context_event(context))

@@ -17,7 +17,6 @@ from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
-from django.utils import timezone
 from msgspec import Meta, Struct
 
 from chat.context import Fact, TurnContext, flight_facts, hotel_facts, trip_fact
@@ -126,7 +125,7 @@ def tool_run(*, name: str, arguments: str, context: TurnContext) -> ToolResult:
 def _date(value: str | None, context: TurnContext) -> date | None:
     if value is None:
         return None
-    return date_clamp(date.fromisoformat(value.strip()), today=timezone.localdate(context.now))
+    return date_clamp(date.fromisoformat(value.strip()), today=context.today)
 
 
 def _place(value: str, key: str) -> Place:
@@ -163,7 +162,7 @@ def _search_hotels(args: SearchHotels, context: TurnContext) -> ToolResult:
         raise ToolArgumentError(f"we sell no hotels in {city.name}")
     check_in = _date(args.check_in, context)
     entities = Entities(destination=city, dates=[check_in] if check_in else [], nights=args.nights)
-    return ToolResult(facts=hotel_facts(entities, timezone.localdate(context.now)))
+    return ToolResult(facts=hotel_facts(entities, context.today))
 
 
 def _my_bookings(args: MyBookings, context: TurnContext) -> ToolResult:
@@ -173,7 +172,7 @@ def _my_bookings(args: MyBookings, context: TurnContext) -> ToolResult:
 
 
 def _search_policies(args: SearchPolicies, context: TurnContext) -> ToolResult:
-    on_date = _date(args.date, context) or timezone.localdate(context.now)
+    on_date = _date(args.date, context) or context.today
     query = args.query.strip()
     return ToolResult(chunks=chunks_search(query=query, k=POLICY_RESULTS, on_date=on_date))
 

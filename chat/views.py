@@ -63,9 +63,9 @@ def _error(message: str, status: int) -> JsonResponse:
 
 
 async def messages_api(request: HttpRequest) -> HttpResponseBase:
-    """POST {"message", "conversation_id", "stream"}: the answer as JSON, or as server-sent
-    events (`token` events, then one `done` event carrying that JSON). The body is checked
-    before any limit applies; a limit refuses with 429 (travelbot.limits)."""
+    """POST {"message", "conversation_id", "stream", "time_zone"}: the answer as JSON, or as
+    server-sent events (`token` events, then one `done` event carrying that JSON). The body
+    is checked before any limit applies; a limit refuses with 429 (travelbot.limits)."""
     user = await request.auser()
     if not isinstance(user, User) or not user.is_authenticated:
         return _error("authentication required", 401)
@@ -99,7 +99,11 @@ async def messages_api(request: HttpRequest) -> HttpResponseBase:
 
     async with leases_kept(leases):
         final = await turn_run(
-            user=user, conversation_id=body.conversation_id, message=body.message, emit=ignore
+            user=user,
+            conversation_id=body.conversation_id,
+            message=body.message,
+            emit=ignore,
+            time_zone=body.time_zone,
         )
     return JsonResponse(final)
 
@@ -118,6 +122,7 @@ async def _events(user: User, body: Any, leases: list[Lease]) -> AsyncIterator[s
                     conversation_id=body.conversation_id,
                     message=body.message,
                     emit=put,
+                    time_zone=body.time_zone,
                 )
         except ChatError as exc:
             await queue.put({"type": "error", "message": str(exc)})

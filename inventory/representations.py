@@ -6,9 +6,10 @@ from typing import Any
 
 from inventory.models import Fare, Flight, Hotel, HotelRate, Versioned
 from inventory.selectors import FlightOffer, HotelOffer
+from places.selectors import airport_time
 from travelbot.money import money_text as money
 from travelbot.streams.contract import CABINS
-from travelbot.timefmt import iso_z
+from travelbot.timefmt import iso_local, iso_z
 
 
 def _versioned(row: Versioned) -> dict[str, Any]:
@@ -24,6 +25,9 @@ def flight_json(flight: Flight) -> dict[str, Any]:
         "destination": flight.destination,
         "departure_at": iso_z(flight.departure_at),
         "arrival_at": iso_z(flight.arrival_at),
+        # the same instants on the airports' clocks, with their offsets
+        "departure_local": iso_local(airport_time(code=flight.origin, moment=flight.departure_at)),
+        "arrival_local": iso_local(airport_time(code=flight.destination, moment=flight.arrival_at)),
         "status": flight.status,
         "gate": flight.gate,
         "seats_available": {cabin: flight.seats_for(cabin) for cabin in CABINS},

@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Count, Min, Q, QuerySet, Sum
 
 from inventory.models import Fare, Flight, Hotel, HotelRate, ServedCode
+from places.selectors import airport_zone
 from travelbot.streams.contract import CABINS
 
 
@@ -52,14 +53,15 @@ def hotel_rate_get(*, rate_id: str) -> HotelRate | None:
 def flights_search(
     *, origin: str, destination: str, day: date, cabin: str | None = None, passengers: int = 1
 ) -> list[FlightOffer]:
-    """Bookable flights departing on `day` (UTC) with seats for everyone, with their fares."""
-    start = datetime.combine(day, time.min, tzinfo=UTC)
+    """Bookable flights departing on `day` with seats for everyone, with their fares. The day
+    is the origin's, as on a ticket (UTC when the origin's zone is unknown)."""
+    zone = airport_zone(code=origin) or UTC
     flights = (
         Flight.objects.filter(
             origin=origin,
             destination=destination,
-            departure_at__gte=start,
-            departure_at__lt=start + timedelta(days=1),
+            departure_at__gte=datetime.combine(day, time.min, tzinfo=zone),
+            departure_at__lt=datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone),
         )
         .exclude(status="cancelled")
         .order_by("departure_at", "flight_id")

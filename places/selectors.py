@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, fields
+from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from places.models import Airport
+from travelbot.timefmt import in_zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,12 @@ def airport_zone(*, code: str | None) -> ZoneInfo | None:
     ref = reference()
     airport = ref.airports.get(code) or next(iter(ref.by_metro.get(code, ())), None)
     return _zone(airport.time_zone) if airport else None
+
+
+def airport_time(*, code: str | None, moment: datetime | None) -> datetime | None:
+    """`moment` on the clock of the airport (or metropolitan area) `code`: what its departure
+    boards show. UTC when the code is unknown, so the time is still right and says its zone."""
+    return None if moment is None else in_zone(moment, airport_zone(code=code))
 
 
 @cache

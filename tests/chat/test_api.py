@@ -98,6 +98,22 @@ def test_bad_requests_are_400s_and_anonymous_is_401(client: Client, stranger: Us
     assert ask(client, "hi", conversation_id="not-a-uuid").status_code == 404
 
 
+def test_a_time_zone_that_is_not_an_iana_name_is_a_400(client: Client, stranger: User) -> None:
+    client.force_login(stranger)
+    response = ask(client, "hi", time_zone="Mars/Olympus_Mons")
+    assert response.status_code == 400
+    assert "unknown time_zone 'Mars/Olympus_Mons'" in response.json()["error"]
+    assert not Turn.objects.exists()
+
+
+def test_the_travellers_time_zone_says_what_today_is(
+    client: Client, stranger: User, llm: FakeLLM
+) -> None:
+    client.force_login(stranger)
+    assert ask(client, "hi", time_zone="Australia/Sydney").status_code == 200
+    assert 'time_zone="Australia/Sydney"' in llm.last_prompt()
+
+
 def test_posts_need_the_csrf_token(stranger: User, llm: FakeLLM) -> None:
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(stranger)

@@ -155,6 +155,26 @@ def test_another_travellers_conversation_cannot_be_continued(
     assert Turn.objects.count() == 1
 
 
+def test_an_ask_with_an_unknown_time_zone_gets_an_error_frame(stranger: User, llm: FakeLLM) -> None:
+    cookie = session_cookie(stranger)
+
+    async def scenario() -> list[dict[str, Any]]:
+        socket = WebsocketCommunicator(application, "/ws/chat/", headers=[ORIGIN, cookie])
+        await socket.connect()
+        await socket.send_to(json.dumps({"type": "ask", "message": "hi", "time_zone": "CET+1"}))
+        refused = await frames_until(socket, "error")
+        ask = {"type": "ask", "message": "hi", "time_zone": "Europe/Madrid"}
+        await socket.send_to(json.dumps(ask))
+        answered = await frames_until(socket, "done")
+        await socket.disconnect()
+        return [*refused, answered[-1]]
+
+    refused, done = run(scenario)
+    assert refused["status"] == 400 and "unknown time_zone 'CET+1'" in refused["message"]
+    assert done["type"] == "done" and Turn.objects.count() == 1
+    assert 'time_zone="Europe/Madrid"' in llm.last_prompt()
+
+
 def test_the_channel_layer_reads_longer_than_its_blocking_pop(db: None) -> None:
     """Otherwise an idle consumer's wait for messages can end in a read timeout that closes
     the traveller's websocket (seen at 50 concurrent streams)."""

@@ -14,6 +14,7 @@ from chat.context import TurnContext, turn_context
 from chat.tools import tool_run
 from harness.worlds import DemoWorld
 from inventory.models import Flight, Hotel, HotelRate
+from places.selectors import airport_time
 from tests.chat.conftest import NOW
 
 pytestmark = pytest.mark.django_db
@@ -36,8 +37,10 @@ def a_flight_tomorrow() -> Flight:
 def test_search_flights_finds_the_route_on_the_date_with_fares(alex: User) -> None:
     flight = a_flight_tomorrow()
     assert flight.departure_at is not None
+    local = airport_time(code=flight.origin, moment=flight.departure_at)  # a ticket's date
+    assert local is not None
     result = run(alex, "search_flights", origin=flight.origin, destination=flight.destination,
-                 date=flight.departure_at.date().isoformat())  # fmt: skip
+                 date=local.date().isoformat())  # fmt: skip
     assert flight.flight_id in {f.id for f in result.facts if f.kind == "flight"}
     assert any(f.kind == "fare" for f in result.facts)
     assert all(f.version and f.as_of for f in result.facts)

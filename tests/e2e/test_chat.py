@@ -21,7 +21,7 @@ from harness.worlds import load_demo_world
 from knowledge.pipeline import chunks_embed_pending
 from profiles.services import demo_profile_link
 from tests.chat.fake_llm import FakeLLM
-from tests.chat.test_context import publish_document
+from tests.chat.test_context import departure_day, publish_document
 from tests.clock import Clock
 from tests.e2e.test_signup_flow import SCREENSHOTS, _chromium
 from travelbot.roles import TRAVELLERS_GROUP
@@ -78,7 +78,7 @@ def test_a_traveller_chats_stops_reloads_and_rates(
     flight = next(row for row in flights if row["departure_at"] > clock.start.isoformat())
     question = (
         f"Flights from {flight['origin']} to {flight['destination']} on "
-        f"{flight['departure_at'][:10]}, and how much is an extra bag?"
+        f"{departure_day(flight)}, and how much is an extra bag?"
     )
     with FakeLLM(reply=answer_with_a_live_fact, delay_s=0.03) as llm, _chromium() as browser:
         settings.OPENAI_BASE_URL, settings.OPENAI_MODEL = llm.url, "fake-model"

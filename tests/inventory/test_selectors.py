@@ -44,6 +44,7 @@ def test_flight_search_takes_two_queries_whatever_the_number_of_flights() -> Non
     ids = [f"AA{n}-2026-12-01" for n in range(20)]
     apply("flight_id", [flight_row(i) for i in ids], contract.FLIGHTS, flights_apply)
     apply("fare_id", [fare_row(f"{i}:economy:Y") for i in ids], contract.FARES, fares_apply)
+    flights_search(origin="LHR", destination="JFK", day=DAY)  # reads the airports once
     with CaptureQueriesContext(connection) as queries:
         offers = flights_search(origin="LHR", destination="JFK", day=DAY)
     assert len(offers) == 20 and all(len(o.fares) == 1 for o in offers)

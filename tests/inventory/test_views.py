@@ -31,6 +31,29 @@ def test_a_flight_carries_its_version_and_as_of(client: Client) -> None:
     assert body["seats_available"] == {"economy": 37, "premium": 4, "business": 2}
 
 
+def test_a_flight_keeps_its_utc_times_and_adds_the_airports_local_ones(client: Client) -> None:
+    load("flight_id", flight_row(), contract.FLIGHTS, flights_apply)
+    body = client.get("/api/inventory/flights/BA117-2026-12-01").json()
+    assert (body["departure_at"], body["arrival_at"]) == (
+        "2026-12-01T08:25:00Z",
+        "2026-12-01T16:40:00Z",
+    )
+    assert body["departure_local"] == "2026-12-01T08:25:00+00:00"  # London in winter
+    assert body["arrival_local"] == "2026-12-01T11:40:00-05:00"
+
+
+def test_flight_search_takes_the_date_on_the_origins_clock(client: Client) -> None:
+    # 23:30Z on 30 November is half past midnight on 1 December in Madrid.
+    row = flight_row("IB3170-2026-12-01", origin="MAD", departure_at="2026-11-30T23:30:00Z",
+                     arrival_at="2026-12-01T01:45:00Z", destination="LHR")  # fmt: skip
+    load("flight_id", row, contract.FLIGHTS, flights_apply)
+    search = "/api/inventory/flights?origin=MAD&destination=LHR&date="
+    assert [f["flight_id"] for f in client.get(search + "2026-12-01").json()["flights"]] == [
+        "IB3170-2026-12-01"
+    ]
+    assert client.get(search + "2026-11-30").json()["flights"] == []
+
+
 def test_an_unknown_flight_is_a_404(client: Client) -> None:
     assert client.get("/api/inventory/flights/NOPE").status_code == 404
 

@@ -11,10 +11,20 @@ from django.core import mail, signing
 from django.core.cache import cache
 from django.test import Client
 
+from inventory.streams import flights_apply
 from profiles.models import ProfileLink
 from profiles.services import SIGNING_SALT
 from profiles.streams import bookings_apply, customers_apply, members_apply
-from tests.factories import booking_row, customer_event, customer_row, member_row
+from tests.factories import (
+    as_change,
+    booking_row,
+    customer_event,
+    customer_row,
+    envelope,
+    flight_row,
+    member_row,
+)
+from travelbot.streams import contract
 
 pytestmark = pytest.mark.django_db
 
@@ -148,6 +158,19 @@ def test_a_traveller_sees_only_their_own_profile_and_can_unlink() -> None:
     assert "Ana Silva" in page and "bo.canary" not in page and "C-2002" not in page
     client.post("/profile/unlink")
     assert "Link with your email" in client.get("/profile/").content.decode()
+
+
+def test_a_travellers_trips_show_local_times_at_each_airport() -> None:
+    ana()
+    flight = flight_row()  # LHR 08:25Z to JFK 16:40Z on 1 December
+    flights_apply([as_change("flight_id", flight["flight_id"], envelope("c", flight, lsn=1),
+                             contract.FLIGHTS)])  # fmt: skip
+    client = signed_in("ana")
+    ProfileLink.objects.create(
+        user=User.objects.get(username="ana"), kind="email", value="ana.silva@example.com"
+    )
+    page = client.get("/profile/").content.decode()
+    assert "departs Tue 01 Dec 08:25 GMT, arrives 11:40 EST" in page
 
 
 @pytest.mark.parametrize(

@@ -154,7 +154,13 @@
     current.querySelector(".turn__state").textContent = "Looking up live data…";
     conversation.append(current);
     conversation.scrollTop = conversation.scrollHeight;
-    socket.send(JSON.stringify({ type: "ask", message, conversation_id: conversationId }));
+    // The traveller's own zone says what "tomorrow" means; left out when the browser does
+    // not know it (ICU then says "Etc/Unknown"), and the server falls back to the profile's.
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    const timeZone = zone && zone !== "Etc/Unknown" ? zone : undefined;
+    socket.send(
+      JSON.stringify({ type: "ask", message, conversation_id: conversationId, time_zone: timeZone }),
+    );
     input.value = "";
     setBusy(true);
   });
