@@ -39,9 +39,11 @@ def id_problem(value: str) -> str | None:
 
 
 class FlightSearchForm(forms.Form):
-    origin = forms.RegexField(regex=IATA, error_messages={"invalid": "Use a 3-letter IATA code."})
+    origin = forms.RegexField(
+        regex=IATA, error_messages={"invalid": "Use a 3-letter IATA airport or city code."}
+    )
     destination = forms.RegexField(
-        regex=IATA, error_messages={"invalid": "Use a 3-letter IATA code."}
+        regex=IATA, error_messages={"invalid": "Use a 3-letter IATA airport or city code."}
     )
     date = TravelDateField()
     cabin = forms.ChoiceField(choices=[(c, c) for c in CABINS], required=False)

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Count, Min, Q, QuerySet, Sum
 
 from inventory.models import Fare, Flight, Hotel, HotelRate, ServedCode
-from places.selectors import airport_zone
+from places.selectors import airport_zone, airports_in
 from travelbot.streams.contract import CABINS
 
 
@@ -54,12 +54,13 @@ def flights_search(
     *, origin: str, destination: str, day: date, cabin: str | None = None, passengers: int = 1
 ) -> list[FlightOffer]:
     """Bookable flights departing on `day` with seats for everyone, with their fares. The day
-    is the origin's, as on a ticket (UTC when the origin's zone is unknown)."""
+    is the origin's, as on a ticket (UTC when the origin's zone is unknown). A metropolitan
+    code stands for its airports: LON to NYC is every flight from London to New York."""
     zone = airport_zone(code=origin) or UTC
     flights = (
         Flight.objects.filter(
-            origin=origin,
-            destination=destination,
+            origin__in=airports_in(code=origin),
+            destination__in=airports_in(code=destination),
             departure_at__gte=datetime.combine(day, time.min, tzinfo=zone),
             departure_at__lt=datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone),
         )

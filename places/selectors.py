@@ -75,6 +75,15 @@ def airport_zone(*, code: str | None) -> ZoneInfo | None:
     return _zone(airport.time_zone) if airport else None
 
 
+def airports_in(*, code: str) -> tuple[str, ...]:
+    """The airports a code stands for: itself when it is an airport's (DXB is Dubai
+    International), else a metropolitan area's (LON: LHR, LGW, LCY, STN, LTN, SEN)."""
+    ref = reference()
+    if code in ref.airports or code not in ref.by_metro:
+        return (code,)
+    return tuple(sorted(airport.code for airport in ref.by_metro[code]))
+
+
 def airport_time(*, code: str | None, moment: datetime | None) -> datetime | None:
     """`moment` on the clock of the airport (or metropolitan area) `code`: what its departure
     boards show. UTC when the code is unknown, so the time is still right and says its zone."""

@@ -66,3 +66,14 @@ def test_a_hotel_missing_one_night_is_not_offered() -> None:
         city="NYC", check_in=DAY, check_out=date(2026, 12, 3), room_type="double"
     )
     assert [o.hotel.hotel_id for o in offers] == ["H-NYC-0001"]
+
+
+def test_a_metropolitan_code_searches_every_airport_of_the_city() -> None:
+    rows = [
+        flight_row("BA1-2026-12-01", origin="LHR", destination="JFK"),
+        flight_row("BA2-2026-12-01", origin="LGW", destination="EWR"),
+        flight_row("BA3-2026-12-01", origin="LHR", destination="BOS"),
+    ]
+    apply("flight_id", rows, contract.FLIGHTS, flights_apply)
+    offers = flights_search(origin="LON", destination="NYC", day=DAY)
+    assert [o.flight.flight_id for o in offers] == ["BA1-2026-12-01", "BA2-2026-12-01"]
